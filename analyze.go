@@ -1,0 +1,479 @@
+package prefetch
+
+import (
+	"database/sql/driver"
+	"reflect"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+)
+
+// plan is what the plugin understood of a query statement whose SQL GORM has
+// built. A statement gets a plan only if its result is whole rows of one
+// model's table (cacheable); it is servable if, in addition, the plan can
+// say which cached rows it returns.
+type plan struct {
+	table string
+	sch   *schema.Schema
+	cols  []string // selected columns; nil means SELECT *
+
+	servable bool
+	byKey    bool  // rows chosen by primary key
+	keys     []any // normalized primary keys, distinct, when byKey
+	collCol  string
+	collCls  keyClass
+	collVals []any    // values of collCol, distinct, when !byKey
+	nulls    []string // columns the rows must hold NULL in
+	exact    bool     // WHERE is only the collection condition: each value's rows are complete
+	order    int      // 0: none, 1: primary key ascending, -1: descending
+	limit    int      // <0: none
+
+	sliceDest bool // the destination is a slice (a struct takes the first row)
+}
+
+// cacheableClauses are the clauses a cacheable query may have. Anything else
+// (GROUP BY, locking, ON CONFLICT, dialect hints...) sends the statement to
+// the database untouched.
+var cacheableClauses = map[string]bool{
+	"SELECT": true, "FROM": true, "WHERE": true, "ORDER BY": true, "LIMIT": true,
+	"soft_delete_enabled": true,
+}
+
+// analyze returns the plan of a query statement, or nil when its result is
+// not whole rows of a model.
+func analyze(db *gorm.DB) *plan {
+	stmt := db.Statement
+	sch := stmt.Schema
+	if sch == nil || len(stmt.Joins) > 0 || stmt.Distinct || len(stmt.ColumnMapping) > 0 ||
+		len(sch.PrimaryFields) == 0 || !modelDest(stmt) || !plainTable(stmt) {
+		return nil
+	}
+	for name, c := range stmt.Clauses {
+		if !cacheableClauses[name] || c.BeforeExpression != nil || c.AfterNameExpression != nil || c.AfterExpression != nil {
+			return nil
+		}
+	}
+	p := &plan{table: stmt.Table, sch: sch, limit: -1, sliceDest: stmt.ReflectValue.Kind() == reflect.Slice}
+	if !p.readSelect(stmt) {
+		return nil
+	}
+	if from, ok := stmt.Clauses["FROM"].Expression.(clause.From); ok && (len(from.Tables) > 0 || len(from.Joins) > 0) {
+		return nil
+	} else if !ok && stmt.Clauses["FROM"].Expression != nil {
+		return nil
+	}
+	p.servable = p.readWhere(stmt) && p.readOrder(stmt) && p.readLimit(stmt)
+	return p
+}
+
+// modelDest reports whether GORM scans the result into the model's own type.
+func modelDest(stmt *gorm.Statement) bool {
+	rv := stmt.ReflectValue
+	if !rv.IsValid() {
+		return false
+	}
+	t := rv.Type()
+	switch t.Kind() {
+	case reflect.Struct:
+	case reflect.Slice:
+		t = t.Elem()
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+	default:
+		return false
+	}
+	return t == stmt.Schema.ModelType
+}
+
+// plainTable reports whether the statement reads its model's table by name,
+// with no table expression, alias or subquery.
+func plainTable(stmt *gorm.Statement) bool {
+	if stmt.TableExpr == nil {
+		return stmt.Table != ""
+	}
+	return len(stmt.TableExpr.Vars) == 0 && stmt.TableExpr.SQL == stmt.Quote(stmt.Table)
+}
+
+func (p *plan) readSelect(stmt *gorm.Statement) bool {
+	c, ok := stmt.Clauses["SELECT"]
+	if !ok {
+		return true
+	}
+	sel, ok := c.Expression.(clause.Select)
+	if !ok || sel.Distinct || sel.Expression != nil {
+		return false
+	}
+	for _, col := range sel.Columns {
+		if col.Raw && col.Name == "*" && len(sel.Columns) == 1 {
+			return true
+		}
+		name, ok := columnOf(stmt, col)
+		if !ok || col.Alias != "" {
+			return false
+		}
+		p.cols = append(p.cols, name)
+	}
+	return true
+}
+
+// term is one ANDed condition of a WHERE clause, as far as it is understood.
+type term struct {
+	col  string
+	vals []any // raw values the column must equal one of; nil with isNull
+	null bool  // the column must be NULL
+	ok   bool  // false: a condition the plugin does not understand
+}
+
+// whereTerms splits the WHERE clause into ANDed terms.
+func whereTerms(stmt *gorm.Statement) []term {
+	c, ok := stmt.Clauses["WHERE"]
+	if !ok {
+		return nil
+	}
+	w, ok := c.Expression.(clause.Where)
+	if !ok {
+		return []term{{}}
+	}
+	var out []term
+	var walk func(exprs []clause.Expression)
+	walk = func(exprs []clause.Expression) {
+		for _, e := range exprs {
+			if and, ok := e.(clause.AndConditions); ok {
+				walk(and.Exprs)
+				continue
+			}
+			out = append(out, termOf(stmt, e))
+		}
+	}
+	walk(w.Exprs)
+	return out
+}
+
+func termOf(stmt *gorm.Statement, e clause.Expression) term {
+	switch x := e.(type) {
+	case clause.Eq:
+		col, ok := columnOf(stmt, x.Column)
+		if !ok {
+			return term{}
+		}
+		if isNil(x.Value) {
+			return term{col: col, null: true, ok: true}
+		}
+		if isList(x.Value) {
+			return term{}
+		}
+		return term{col: col, vals: []any{x.Value}, ok: true}
+	case clause.IN:
+		col, ok := columnOf(stmt, x.Column)
+		if !ok || len(x.Values) == 0 {
+			return term{}
+		}
+		for _, v := range x.Values {
+			if isList(v) || isNil(v) {
+				return term{}
+			}
+		}
+		return term{col: col, vals: x.Values, ok: true}
+	case clause.Expr:
+		return exprTerm(stmt, x)
+	}
+	return term{}
+}
+
+// exprTerm understands the few string conditions that name a column and
+// compare it with bound values: "id = ?", "id IN ?", "id IN (?)" (with one
+// value), "deleted_at IS NULL".
+func exprTerm(stmt *gorm.Statement, x clause.Expr) term {
+	ident, rest, ok := cutIdent(strings.TrimSpace(x.SQL))
+	if !ok {
+		return term{}
+	}
+	col, ok := columnOf(stmt, clause.Column{Name: ident, Raw: true})
+	if !ok {
+		return term{}
+	}
+	op := strings.ToUpper(strings.Join(strings.Fields(rest), " "))
+	switch {
+	case op == "IS NULL" && len(x.Vars) == 0:
+		return term{col: col, null: true, ok: true}
+	case len(x.Vars) != 1 || isNil(x.Vars[0]):
+		return term{}
+	case op == "= ?" || op == "=?" || op == "IN (?)" || op == "IN(?)":
+		if isList(x.Vars[0]) {
+			return term{}
+		}
+		return term{col: col, vals: []any{x.Vars[0]}, ok: true}
+	case op == "IN ?" || op == "IN?":
+		if !isList(x.Vars[0]) {
+			return term{col: col, vals: []any{x.Vars[0]}, ok: true}
+		}
+		rv := reflect.ValueOf(x.Vars[0])
+		if rv.Len() == 0 {
+			return term{}
+		}
+		vals := make([]any, rv.Len())
+		for i := range vals {
+			if vals[i] = rv.Index(i).Interface(); isList(vals[i]) || isNil(vals[i]) {
+				return term{}
+			}
+		}
+		return term{col: col, vals: vals, ok: true}
+	}
+	return term{}
+}
+
+// cutIdent reads a column name, possibly quoted and qualified by its table,
+// from the start of s.
+func cutIdent(s string) (ident, rest string, ok bool) {
+	end := 0
+	for end < len(s) {
+		c := s[end]
+		if c == '`' || c == '"' {
+			close := strings.IndexByte(s[end+1:], c)
+			if close < 0 {
+				return "", "", false
+			}
+			end += close + 2
+			continue
+		}
+		if c == '_' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			end++
+			continue
+		}
+		break
+	}
+	if end == 0 {
+		return "", "", false
+	}
+	return s[:end], s[end:], true
+}
+
+// columnOf resolves a column reference of a condition, a select list or an
+// ORDER BY to a column of the statement's model. Columns of other tables,
+// expressions and unknown names do not resolve.
+func columnOf(stmt *gorm.Statement, c any) (string, bool) {
+	var col clause.Column
+	switch x := c.(type) {
+	case string:
+		col = clause.Column{Name: x, Raw: true}
+	case clause.Column:
+		col = x
+	default:
+		return "", false
+	}
+	if col.Raw {
+		parts := strings.Split(col.Name, ".")
+		if len(parts) > 2 {
+			return "", false
+		}
+		for i := range parts {
+			parts[i] = unquote(parts[i])
+			if parts[i] == "" {
+				return "", false
+			}
+		}
+		col.Name = parts[len(parts)-1]
+		if len(parts) == 2 {
+			col.Table = parts[0]
+		}
+	}
+	if col.Table != "" && col.Table != clause.CurrentTable && col.Table != stmt.Table {
+		return "", false
+	}
+	sch := stmt.Schema
+	if col.Name == clause.PrimaryKey {
+		switch {
+		case sch.PrioritizedPrimaryField != nil:
+			return sch.PrioritizedPrimaryField.DBName, true
+		case len(sch.DBNames) > 0:
+			return sch.DBNames[0], true
+		}
+		return "", false
+	}
+	if f := sch.FieldsByDBName[col.Name]; f != nil {
+		return f.DBName, true
+	}
+	return "", false
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && (s[0] == '"' && s[len(s)-1] == '"' || s[0] == '`' && s[len(s)-1] == '`') {
+		s = s[1 : len(s)-1]
+		if strings.ContainsAny(s, "\"`") {
+			return ""
+		}
+	}
+	return s
+}
+
+// isNil mirrors how GORM decides to write "IS NULL" for an Eq condition.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	if valuer, ok := v.(driver.Valuer); ok {
+		rv := reflect.ValueOf(valuer)
+		if rv.Kind() == reflect.Pointer && rv.IsNil() {
+			return true
+		}
+		if dv, err := valuer.Value(); err == nil && dv == nil {
+			return true
+		}
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// isList reports values GORM would expand into a list of bound values.
+func isList(v any) bool {
+	if _, ok := v.(driver.Valuer); ok {
+		return false
+	}
+	k := reflect.ValueOf(v).Kind()
+	if k == reflect.Slice || k == reflect.Array {
+		_, isBytes := v.([]byte)
+		return !isBytes
+	}
+	return false
+}
+
+// readWhere decides which cached rows the statement returns: rows chosen by
+// primary key, or the rows of collections (one column equal to some values),
+// narrowed by IS NULL conditions.
+func (p *plan) readWhere(stmt *gorm.Statement) bool {
+	sets := map[string][]any{}
+	var order []string
+	for _, t := range whereTerms(stmt) {
+		switch {
+		case !t.ok:
+			return false
+		case t.null:
+			p.nulls = append(p.nulls, t.col)
+		default:
+			f := stmt.Schema.FieldsByDBName[t.col]
+			cls := classOf(f)
+			norm := make([]any, 0, len(t.vals))
+			seen := map[any]bool{}
+			for _, v := range t.vals {
+				k, ok := normValue(v, cls)
+				if !ok {
+					return false
+				}
+				if !seen[k] {
+					seen[k] = true
+					norm = append(norm, k)
+				}
+			}
+			if prev, ok := sets[t.col]; ok {
+				norm = intersect(prev, norm)
+			} else {
+				order = append(order, t.col)
+			}
+			sets[t.col] = norm
+		}
+	}
+	pk := stmt.Schema.PrimaryFieldDBNames
+	pkSets := make([][]any, len(pk))
+	keyed := true
+	for i, name := range pk {
+		if pkSets[i] = sets[name]; pkSets[i] == nil {
+			keyed = false
+		}
+	}
+	if keyed && len(sets) == len(pk) {
+		p.byKey = true
+		p.keys = product(pkSets)
+		return len(p.keys) > 0
+	}
+	if len(sets) == 1 && len(order) == 1 {
+		p.collCol = order[0]
+		p.collCls = classOf(stmt.Schema.FieldsByDBName[p.collCol])
+		p.collVals = sets[p.collCol]
+		p.exact = len(p.nulls) == 0
+		return len(p.collVals) > 0
+	}
+	return false
+}
+
+func intersect(a, b []any) []any {
+	in := map[any]bool{}
+	for _, v := range b {
+		in[v] = true
+	}
+	out := []any{}
+	for _, v := range a {
+		if in[v] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// product lists the composite keys that per-column value sets allow.
+func product(sets [][]any) []any {
+	if len(sets) == 1 {
+		return sets[0]
+	}
+	n := 1
+	for _, s := range sets {
+		n *= len(s)
+		if n > 10000 {
+			return nil
+		}
+	}
+	out := make([]any, 0, n)
+	parts := make([]any, len(sets))
+	var rec func(i int)
+	rec = func(i int) {
+		if i == len(sets) {
+			out = append(out, compositeKey(parts))
+			return
+		}
+		for _, v := range sets[i] {
+			parts[i] = v
+			rec(i + 1)
+		}
+	}
+	rec(0)
+	return out
+}
+
+func (p *plan) readOrder(stmt *gorm.Statement) bool {
+	c, ok := stmt.Clauses["ORDER BY"]
+	if !ok {
+		return true
+	}
+	ob, ok := c.Expression.(clause.OrderBy)
+	if !ok || ob.Expression != nil || len(ob.Columns) != 1 || len(stmt.Schema.PrimaryFields) != 1 {
+		return false
+	}
+	col, ok := columnOf(stmt, ob.Columns[0].Column)
+	if !ok || col != stmt.Schema.PrimaryFields[0].DBName || classOf(stmt.Schema.PrimaryFields[0]) != classInt {
+		// Text keys sort by the database's collation, which the cache
+		// does not know.
+		return false
+	}
+	p.order = 1
+	if ob.Columns[0].Desc {
+		p.order = -1
+	}
+	return true
+}
+
+func (p *plan) readLimit(stmt *gorm.Statement) bool {
+	c, ok := stmt.Clauses["LIMIT"]
+	if !ok {
+		return true
+	}
+	l, ok := c.Expression.(clause.Limit)
+	if !ok || l.Offset > 0 {
+		return false
+	}
+	if l.Limit != nil && *l.Limit >= 0 {
+		p.limit = *l.Limit
+	}
+	return true
+}

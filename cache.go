@@ -1,0 +1,323 @@
+package prefetch
+
+import (
+	"sync"
+
+	"golang.org/x/sync/singleflight"
+	"gorm.io/gorm/schema"
+)
+
+// store is one request cache: what [NewContext] puts in a context. It holds
+// rows of every database registered with the plugin, each apart.
+type store struct {
+	mu  sync.Mutex          // protects dbs, everything reachable from it, and c
+	dbs map[*state]*dbCache // one per registered database
+	c   Stats               // counters; Rows is computed on read
+
+	group singleflight.Group // one batch load per scope chunk at a time
+}
+
+func newStore() *store { return &store{dbs: map[*state]*dbCache{}} }
+
+func (s *store) stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.c
+	for _, dc := range s.dbs {
+		out.Rows += int64(dc.rows)
+	}
+	return out
+}
+
+// db returns the cache of one database. Callers hold s.mu.
+func (s *store) db(st *state) *dbCache {
+	dc := s.dbs[st]
+	if dc == nil {
+		dc = &dbCache{st: st, s: s, tables: map[string]*tableCache{}}
+		dc.lru.next, dc.lru.prev = &dc.lru, &dc.lru
+		s.dbs[st] = dc
+	}
+	return dc
+}
+
+// unloaded marks a column a cached row has not loaded. A loaded NULL is nil.
+type unloadedT struct{}
+
+var unloaded any = unloadedT{}
+
+// dbCache holds the rows of one database in one request.
+type dbCache struct {
+	st     *state
+	s      *store
+	tables map[string]*tableCache // by the statement's table name
+	lru    entry                  // sentinel of the recency list, newest first
+	rows   int                    // entries held, absent ones included
+}
+
+// tableCache holds the cached rows of one table.
+type tableCache struct {
+	name   string
+	gens   *tableGens
+	sch    *schema.Schema
+	pk     []string   // primary key columns
+	pkCls  []keyClass // their key classes
+	cols   []string   // every column seen, in order of first sight
+	colIdx map[string]int
+	star   []int // the columns of SELECT *, in the database's order; nil until seen
+	rows   map[any]*entry
+	colls  map[string]map[any]*collection // column -> value -> rows holding it
+	scopes []*scope                       // recent multi-row scopes, newest last
+}
+
+const maxScopes = 16
+
+// entry is one cached row (or the knowledge that a key has no row).
+type entry struct {
+	t        *tableCache
+	key      any
+	vals     []any  // by column index; never modified once stored (copy on write)
+	loadedAt uint64 // the clock when the query that loaded it was sent
+	absent   bool   // the key was asked for and no row came back
+	scope    *scope // the result this row came with, for prefetching
+	prev     *entry
+	next     *entry
+}
+
+// collection is the complete list of rows whose column holds one value.
+type collection struct {
+	keys     []any
+	loadedAt uint64
+}
+
+// scope is the rows of one result, in order. Its foreign-key values, worked
+// out on first use, form scopes on the tables they reference.
+type scope struct {
+	t    *tableCache
+	keys []any
+	refs map[string]*refList // by column
+}
+
+// refList is the distinct non-NULL values of one column across a scope.
+type refList struct {
+	vals []any
+	idx  map[any]int
+	sc   *scope // the scope these values form on the referenced table
+}
+
+func (dc *dbCache) table(name string, sch *schema.Schema) *tableCache {
+	t := dc.tables[name]
+	if t == nil {
+		t = &tableCache{
+			name:   name,
+			gens:   dc.st.gens.table(name),
+			colIdx: map[string]int{},
+			rows:   map[any]*entry{},
+			colls:  map[string]map[any]*collection{},
+		}
+		dc.tables[name] = t
+	}
+	if sch != nil && t.sch != sch {
+		t.sch = sch
+		t.pk = t.pk[:0]
+		t.pkCls = t.pkCls[:0]
+		for _, f := range sch.PrimaryFields {
+			t.pk = append(t.pk, f.DBName)
+			t.pkCls = append(t.pkCls, classOf(f))
+		}
+	}
+	return t
+}
+
+func (t *tableCache) col(name string) int {
+	i, ok := t.colIdx[name]
+	if !ok {
+		i = len(t.cols)
+		t.cols = append(t.cols, name)
+		t.colIdx[name] = i
+	}
+	return i
+}
+
+func (e *entry) val(i int) any {
+	if i < len(e.vals) {
+		return e.vals[i]
+	}
+	return unloaded
+}
+
+func (e *entry) has(cols []int) bool {
+	for _, i := range cols {
+		if e.val(i) == unloaded {
+			return false
+		}
+	}
+	return true
+}
+
+// fresh reports whether no write since e was loaded may have changed it.
+// A stale entry is dropped.
+func (dc *dbCache) fresh(e *entry) bool {
+	g := dc.st.gens
+	// That a key has no row is a fact about the table's membership, like
+	// a collection: any write to the table may change it (an insert, or an
+	// update moving a row to that key).
+	if g.rowStamp(e.t.gens, e.key) <= e.loadedAt && (!e.absent || g.collStamp(e.t.gens) <= e.loadedAt) {
+		return true
+	}
+	dc.drop(e)
+	dc.s.c.Invalidations++
+	return false
+}
+
+// get returns the fresh entry of a key, or nil.
+func (dc *dbCache) get(t *tableCache, k any) *entry {
+	e := t.rows[k]
+	if e == nil || !dc.fresh(e) {
+		return nil
+	}
+	dc.touch(e)
+	return e
+}
+
+// coll returns the fresh collection of (column, value), or nil.
+func (dc *dbCache) coll(t *tableCache, col string, v any) *collection {
+	c := t.colls[col][v]
+	if c == nil {
+		return nil
+	}
+	if dc.st.gens.collStamp(t.gens) > c.loadedAt {
+		delete(t.colls[col], v)
+		dc.s.c.Invalidations++
+		return nil
+	}
+	return c
+}
+
+func (dc *dbCache) touch(e *entry) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	dc.pushFront(e)
+}
+
+func (dc *dbCache) pushFront(e *entry) {
+	e.prev, e.next = &dc.lru, dc.lru.next
+	dc.lru.next.prev = e
+	dc.lru.next = e
+}
+
+func (dc *dbCache) drop(e *entry) {
+	if e.prev != nil {
+		e.prev.next, e.next.prev = e.next, e.prev
+		e.prev, e.next = nil, nil
+		dc.rows--
+	}
+	if e.t.rows[e.key] == e {
+		delete(e.t.rows, e.key)
+	}
+}
+
+// put stores vals (indexed like t.cols) for key k, merging with what a fresh
+// entry already holds. The merged row is as old as its older part.
+func (dc *dbCache) put(t *tableCache, k any, vals []any, loadedAt uint64, sc *scope) *entry {
+	old := t.rows[k]
+	if old != nil && !old.absent && dc.st.gens.rowStamp(t.gens, k) <= old.loadedAt {
+		merged := make([]any, max(len(vals), len(old.vals)))
+		for i := range merged {
+			merged[i] = unloaded
+			if v := valAt(vals, i); v != unloaded {
+				merged[i] = v
+			} else {
+				merged[i] = old.val(i)
+			}
+		}
+		vals = merged
+		loadedAt = min(loadedAt, old.loadedAt)
+		if sc == nil {
+			sc = old.scope
+		}
+	}
+	if old != nil {
+		dc.drop(old)
+	}
+	e := &entry{t: t, key: k, vals: vals, loadedAt: loadedAt, scope: sc}
+	t.rows[k] = e
+	dc.pushFront(e)
+	dc.rows++
+	dc.evict()
+	return e
+}
+
+// putAbsent records that key k has no row.
+func (dc *dbCache) putAbsent(t *tableCache, k any, loadedAt uint64) {
+	if old := t.rows[k]; old != nil {
+		dc.drop(old)
+	}
+	e := &entry{t: t, key: k, loadedAt: loadedAt, absent: true}
+	t.rows[k] = e
+	dc.pushFront(e)
+	dc.rows++
+	dc.evict()
+}
+
+func valAt(vals []any, i int) any {
+	if i < len(vals) {
+		return vals[i]
+	}
+	return unloaded
+}
+
+// evict drops the least recently used rows beyond the plugin's MaxRows.
+func (dc *dbCache) evict() {
+	limit := dc.st.cfg.MaxRows
+	for limit > 0 && dc.rows > limit {
+		dc.drop(dc.lru.prev)
+		dc.s.c.Evictions++
+	}
+}
+
+func (t *tableCache) addScope(sc *scope) {
+	if len(t.scopes) == maxScopes {
+		copy(t.scopes, t.scopes[1:])
+		t.scopes = t.scopes[:maxScopes-1]
+	}
+	t.scopes = append(t.scopes, sc)
+}
+
+// refs returns the distinct values of column col across the scope's rows
+// still cached, working them out on first use.
+func (sc *scope) refList(dc *dbCache, col string, cls keyClass) *refList {
+	if r := sc.refs[col]; r != nil {
+		return r
+	}
+	r := &refList{idx: map[any]int{}}
+	if i, ok := sc.t.colIdx[col]; ok {
+		for _, k := range sc.keys {
+			e := sc.t.rows[k]
+			if e == nil {
+				continue
+			}
+			v, ok := normValue(e.val(i), cls)
+			if !ok {
+				continue
+			}
+			if _, dup := r.idx[v]; !dup {
+				r.idx[v] = len(r.vals)
+				r.vals = append(r.vals, v)
+			}
+		}
+	}
+	if sc.refs == nil {
+		sc.refs = map[string]*refList{}
+	}
+	sc.refs[col] = r
+	return r
+}
+
+// clearAll drops every row of the store.
+func (s *store) clearAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, dc := range s.dbs {
+		s.c.Invalidations += int64(dc.rows)
+	}
+	s.dbs = map[*state]*dbCache{}
+}

@@ -1,0 +1,54 @@
+// Package prefetch is a GORM plugin that removes the N+1 queries and the
+// repeated lookups of a request without changing the code that makes them.
+//
+//	db.Use(prefetch.Plugin{})                  // once, after gorm.Open
+//	ctx = prefetch.NewContext(ctx)             // once per request (or prefetch.Middleware)
+//	db.WithContext(ctx).Find(&orders)          // as before
+//	for _, o := range orders {
+//		db.WithContext(ctx).First(&c, o.CustomerID) // one query for all customers
+//	}
+//
+// # What is cached
+//
+// A request cache holds rows keyed by database, table and primary key, with
+// the columns each row has loaded (a loaded NULL is a value, not a gap), and
+// the complete lists of rows whose column holds a value (a customer's
+// orders). It is filled by every query whose result is whole rows of a model:
+// Find, First, Take, Last with any condition, Preload's queries,
+// Association(...).Find. A statement is served from it, with no query, when
+// it asks rows by primary key (or a collection by its column) and every row
+// and column it needs is cached; the result goes through GORM's own scanning,
+// so values, errors, RowsAffected and AfterFind hooks are those the database
+// would have produced.
+//
+// # Scopes
+//
+// The rows of one result form a scope; their foreign-key values form a scope
+// on the referenced table. When a statement misses a row, a column or a
+// collection that lies in a scope, the plugin loads it for the whole scope in
+// one IN query per [Plugin.BatchSize] keys (the chunk holding the asked key
+// first), then serves the statement. [Load] fills associations and columns of
+// loaded records the same way.
+//
+// # How long it lives
+//
+// As long as the context holding it: one request. Nothing is shared between
+// request caches but invalidation. [Plugin.MaxRows] bounds each one.
+//
+// # Invalidation
+//
+// Every write made through a database with the plugin (Create, Save, Update,
+// Delete, upserts, association writes, raw Exec) invalidates what it may have
+// changed, in every request cache of the process, whatever context it ran
+// with: rows by key when the statement names them, the table otherwise,
+// tables with ON DELETE/ON UPDATE constraints towards it, everything when raw
+// SQL cannot be read. Reads inside a transaction go to the database; writes
+// inside one are invalidated again when it commits or rolls back.
+//
+// # What the plugin cannot see
+//
+// Writes by other processes, by database triggers, by functions called from
+// a SELECT, or through a *sql.DB used without GORM. Call [Invalidate] (or
+// [Clear]) after them, or keep request caches short-lived, as they are meant
+// to be.
+package prefetch

@@ -1,0 +1,21 @@
+package prefetch
+
+import "errors"
+
+// Errors returned by [Load] and [Plugin.Initialize]. Match them with [errors.Is]:
+// the returned errors wrap them with the place where the problem was found.
+var (
+	// ErrInvalidDest reports a destination that [Load] cannot fill: nil, not a
+	// pointer to a struct or slice, or a slice of non-structs.
+	ErrInvalidDest = errors.New("prefetch: invalid destination")
+
+	// ErrNotModel reports a destination whose type GORM cannot parse as a model.
+	ErrNotModel = errors.New("prefetch: destination is not a model")
+
+	// ErrUnknownName reports a name given to [Load] that is neither an
+	// association nor a column of the model.
+	ErrUnknownName = errors.New("prefetch: unknown association or column")
+
+	// ErrInvalidConfig reports a [Plugin] field with a value it cannot use.
+	ErrInvalidConfig = errors.New("prefetch: invalid configuration")
+)

@@ -1,0 +1,190 @@
+package prefetch
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/callbacks"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+)
+
+// Load fills associations or columns of records that are already loaded,
+// the way Preload would have filled them, and batches the work over the
+// records' scope: loading the Customer of one order loads the customers of
+// every order of the result the order came from, in one query per
+// BatchSize keys, so that the next orders' Load costs nothing.
+//
+// dest is a *T, *[]T, []T, *[]*T or []*T of a model. Each name is an
+// association (belongs-to, has-one, has-many or many2many; nested ones as
+// "Orders.Lines", like Preload) or a column (Go field name or column name).
+// Associations are filled exactly as Preload fills them (has-many owners
+// with no children get an empty slice; AfterFind hooks run on the loaded
+// records). Columns are copied into the records by primary key, without
+// hooks; loading one column loads every column of the scope's rows that is
+// not loaded yet, unless the context says [WithoutPrefetch].
+//
+// Load works without a request cache too, for the records given. Errors
+// match [ErrInvalidDest], [ErrNotModel] or [ErrUnknownName], or are the
+// database's.
+func Load(db *gorm.DB, dest any, names ...string) error {
+	if db == nil {
+		return fmt.Errorf("%w: nil *gorm.DB", ErrInvalidDest)
+	}
+	rv, err := loadTarget(dest)
+	if err != nil {
+		return err
+	}
+	stmt := &gorm.Statement{DB: db}
+	if err := stmt.Parse(dest); err != nil {
+		return fmt.Errorf("%w: %T: %v", ErrNotModel, dest, err)
+	}
+	sch := stmt.Schema
+	var assocs []string
+	var cols []*schema.Field
+	for _, name := range names {
+		root, _, _ := strings.Cut(name, ".")
+		if _, ok := sch.Relationships.Relations[root]; ok {
+			assocs = append(assocs, name)
+			continue
+		}
+		if f := sch.LookUpField(name); f != nil && f.DBName != "" && !strings.Contains(name, ".") {
+			cols = append(cols, f)
+			continue
+		}
+		return fmt.Errorf("%w: %q in %s", ErrUnknownName, name, sch.Name)
+	}
+	if rv.Kind() == reflect.Slice && rv.Len() == 0 {
+		return nil
+	}
+	if len(cols) > 0 {
+		if err := loadColumns(db, sch, rv, cols); err != nil {
+			return err
+		}
+	}
+	if len(assocs) > 0 {
+		return loadAssociations(db, sch, dest, rv, assocs)
+	}
+	return nil
+}
+
+// loadTarget checks dest and returns the struct or slice it designates.
+func loadTarget(dest any) (reflect.Value, error) {
+	if dest == nil {
+		return reflect.Value{}, fmt.Errorf("%w: nil", ErrInvalidDest)
+	}
+	rv := reflect.ValueOf(dest)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return reflect.Value{}, fmt.Errorf("%w: nil %T", ErrInvalidDest, dest)
+		}
+		rv = rv.Elem()
+	} else if rv.Kind() != reflect.Slice {
+		return reflect.Value{}, fmt.Errorf("%w: %T is neither a pointer nor a slice", ErrInvalidDest, dest)
+	}
+	elem := rv.Type()
+	if rv.Kind() == reflect.Slice {
+		elem = elem.Elem()
+		if elem.Kind() == reflect.Pointer {
+			elem = elem.Elem()
+		}
+	}
+	if rv.Kind() != reflect.Struct && rv.Kind() != reflect.Slice || elem.Kind() != reflect.Struct {
+		return reflect.Value{}, fmt.Errorf("%w: %T does not hold structs", ErrInvalidDest, dest)
+	}
+	return rv, nil
+}
+
+// loadAssociations runs GORM's own preload over the records, as the
+// gorm:preload callback does after a query. Its queries pass through the
+// plugin, which serves them or widens them to the scope.
+func loadAssociations(db *gorm.DB, sch *schema.Schema, dest any, rv reflect.Value, names []string) error {
+	tx := db.Session(&gorm.Session{NewDB: true, Context: db.Statement.Context})
+	tx.Statement.Dest = dest
+	tx.Statement.Model = dest
+	tx.Statement.ReflectValue = rv
+	tx.Statement.Schema = sch
+	tx.Statement.Table = sch.Table
+	tx.Statement.Preloads = map[string][]any{}
+	for _, n := range names {
+		tx.Statement.Preloads[n] = nil
+	}
+	callbacks.Preload(tx)
+	return tx.Error
+}
+
+// loadColumns reads the columns of the records by primary key and copies
+// them in. The query selects only those columns; the plugin widens it to
+// the scope's missing columns.
+func loadColumns(db *gorm.DB, sch *schema.Schema, rv reflect.Value, cols []*schema.Field) error {
+	if len(sch.PrimaryFields) != 1 {
+		return fmt.Errorf("%w: loading columns needs a single-column primary key (%s)", ErrUnknownName, sch.Name)
+	}
+	pk := sch.PrimaryFields[0]
+	ctx := db.Statement.Context
+	records := map[any][]reflect.Value{}
+	var ids []any
+	each(rv, func(rec reflect.Value) {
+		v, zero := pk.ValueOf(ctx, rec)
+		if zero {
+			return
+		}
+		k, ok := normValue(v, classOf(pk))
+		if !ok {
+			return
+		}
+		if records[k] == nil {
+			ids = append(ids, v)
+		}
+		records[k] = append(records[k], rec)
+	})
+	if len(ids) == 0 {
+		return nil
+	}
+	sel := []string{pk.DBName}
+	for _, f := range cols {
+		if f != pk {
+			sel = append(sel, f.DBName)
+		}
+	}
+	got := reflect.New(reflect.SliceOf(sch.ModelType))
+	tx := db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: ctx}).
+		Select(sel).Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids})
+	if err := tx.Find(got.Interface()).Error; err != nil {
+		return err
+	}
+	rows := got.Elem()
+	for i := 0; i < rows.Len(); i++ {
+		row := rows.Index(i)
+		v, _ := pk.ValueOf(ctx, row)
+		k, _ := normValue(v, classOf(pk))
+		for _, rec := range records[k] {
+			for _, f := range cols {
+				if err := f.Set(ctx, rec, f.ReflectValueOf(ctx, row).Interface()); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// each calls fn with every addressable struct of rv.
+func each(rv reflect.Value, fn func(reflect.Value)) {
+	if rv.Kind() == reflect.Struct {
+		fn(rv)
+		return
+	}
+	for i := 0; i < rv.Len(); i++ {
+		e := rv.Index(i)
+		if e.Kind() == reflect.Pointer {
+			if e.IsNil() {
+				continue
+			}
+			e = e.Elem()
+		}
+		fn(e)
+	}
+}

@@ -1,0 +1,255 @@
+package prefetch
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+)
+
+// Scope prefetch. When a statement misses rows (or columns, or collections)
+// that lie in a scope, the plugin loads them for the whole scope, a chunk of
+// BatchSize keys at a time, with the chunk that holds the asked key first.
+// Scopes are:
+//   - the rows of one multi-row result, for a row lacking columns;
+//   - the foreign-key values of such a result, for rows of the referenced
+//     table (orders -> their customers);
+//   - the scope of a parent row, for the parent's collection in a child
+//     table (a customer's orders: the orders of every customer of its scope).
+// Batch loads read whole rows (SELECT *) without the soft-delete filter, so
+// that any later statement on those rows can be answered by filtering.
+
+// batch is one chunk of a scope to load.
+type batch struct {
+	t     *tableCache
+	table string // t.name and t.sch, read under the store's lock
+	sch   *schema.Schema
+	col   string // primary-key column, or the collection column
+	cls   keyClass
+	byKey bool
+	list  []any // the scope's values of col
+	lo    int   // the chunk is list[lo:hi]
+	hi    int
+	sc    *scope // scope given to the rows of a primary-key batch
+	id    string // singleflight key
+}
+
+// widen loads the chunks of the scopes holding the missing keys or values.
+// It reports whether anything was loaded.
+func (st *state) widen(db *gorm.DB, s *store, t *tableCache, p *plan, missing []any) bool {
+	loaded := false
+	done := map[any]bool{}
+	for _, m := range missing {
+		if done[m] {
+			continue
+		}
+		s.mu.Lock()
+		dc := s.db(st)
+		b := st.findBatch(dc, t, p, m)
+		s.mu.Unlock()
+		if b == nil {
+			continue
+		}
+		if err := st.runBatch(db, s, b); err != nil {
+			// The statement itself goes to the database and reports its
+			// own error, as it would without the plugin.
+			return loaded
+		}
+		loaded = true
+		for _, v := range b.list[b.lo:b.hi] {
+			done[v] = true
+		}
+	}
+	return loaded
+}
+
+// findBatch finds the scope of one missing key or value and the chunk of it
+// to load. Callers hold the store's lock.
+func (st *state) findBatch(dc *dbCache, t *tableCache, p *plan, m any) *batch {
+	if p.byKey {
+		if len(t.pk) != 1 {
+			if e := t.rows[m]; e != nil && e.scope != nil && len(e.scope.keys) > 1 {
+				// Composite keys load by their own scope only, one key
+				// column at a time is not enough to name rows.
+				return nil
+			}
+			return nil
+		}
+		b := &batch{t: t, col: t.pk[0], cls: t.pkCls[0], byKey: true}
+		if e := t.rows[m]; e != nil && e.scope != nil && len(e.scope.keys) > 1 {
+			b.list, b.sc = e.scope.keys, e.scope
+			return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("s%p", e.scope))
+		}
+		for _, l := range st.linksOf(t.name) {
+			if l.parent != t.name {
+				continue
+			}
+			ct := dc.tables[l.child]
+			if ct == nil {
+				continue
+			}
+			for i := len(ct.scopes) - 1; i >= 0; i-- {
+				r := ct.scopes[i].refList(dc, l.col, b.cls)
+				if _, ok := r.idx[m]; ok && len(r.vals) > 1 {
+					if r.sc == nil {
+						r.sc = &scope{t: t, keys: r.vals}
+					}
+					b.list, b.sc = r.vals, r.sc
+					return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("r%p", r))
+				}
+			}
+		}
+		return nil
+	}
+	b := &batch{t: t, col: p.collCol, cls: p.collCls}
+	for _, l := range st.linksOf(t.name) {
+		if l.child != t.name || l.col != p.collCol {
+			continue
+		}
+		pt := dc.tables[l.parent]
+		if pt == nil || len(pt.pk) != 1 {
+			continue
+		}
+		if e := pt.rows[m]; e != nil && e.scope != nil && len(e.scope.keys) > 1 {
+			b.list = e.scope.keys
+			return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("c%p/%s", e.scope, p.collCol))
+		}
+	}
+	return nil
+}
+
+// chunk narrows b to the BatchSize slice of its list that holds m.
+func (b *batch) chunk(size int, m any, id string) *batch {
+	b.table, b.sch = b.t.name, b.t.sch
+	at := -1
+	for i, v := range b.list {
+		if v == m {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return nil
+	}
+	b.lo = at / size * size
+	b.hi = min(b.lo+size, len(b.list))
+	b.id = fmt.Sprintf("%s/%s/%d", id, b.col, b.lo)
+	return b
+}
+
+// runBatch loads a chunk once for all the goroutines of a request that need
+// it. A goroutine whose context ends while it waits returns its context's
+// error; the load goes on for the others.
+func (st *state) runBatch(db *gorm.DB, s *store, b *batch) error {
+	ctx := db.Statement.Context
+	ch := s.group.DoChan(b.id, func() (any, error) {
+		return nil, st.batchLoad(db, context.WithoutCancel(ctx), s, b)
+	})
+	select {
+	case r := <-ch:
+		return r.Err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// batchLoad loads the values of a chunk that are still missing.
+func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch) error {
+	s.mu.Lock()
+	dc := s.db(st)
+	var vals []any
+	for _, v := range b.list[b.lo:b.hi] {
+		if !dc.loaded(b, v) {
+			vals = append(vals, v)
+		}
+	}
+	s.mu.Unlock()
+	if len(vals) == 0 {
+		return nil
+	}
+
+	stmt := &gorm.Statement{DB: db, Table: b.table, Schema: b.sch, Context: ctx, Clauses: map[string]clause.Clause{}}
+	stmt.AddClause(clause.Select{})
+	stmt.AddClause(clause.From{})
+	stmt.AddClause(clause.Where{Exprs: []clause.Expression{clause.IN{Column: clause.Column{Table: b.table, Name: b.col}, Values: vals}}})
+	stmt.Build("SELECT", "FROM", "WHERE")
+	query := stmt.SQL.String()
+
+	begin := time.Now()
+	loadedAt := st.gens.now()
+	res, err := runCapture(ctx, db.Statement.ConnPool, query, stmt.Vars)
+	rows := int64(0)
+	if res != nil {
+		rows = int64(len(res.rows))
+	}
+	db.Logger.Trace(ctx, begin, func() (string, int64) { return db.Dialector.Explain(query, stmt.Vars...), rows }, err)
+	if st.cfg.Logger != nil {
+		st.cfg.Logger.DebugContext(ctx, "prefetch: batch load", "table", b.table, "column", b.col,
+			"keys", len(vals), "rows", rows, "duration", time.Since(begin), "error", err)
+	}
+	if err != nil {
+		return err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.c.BatchLoads++
+	s.c.Prefetched += rows
+	dc = s.db(st)
+	t := dc.table(b.table, b.sch)
+	sc := b.sc
+	if !b.byKey && len(res.rows) > 1 {
+		sc = &scope{t: t}
+		t.addScope(sc)
+	}
+	keys := dc.storeResult(t, res, loadedAt, true, sc)
+	if sc != nil && !b.byKey {
+		sc.keys = keys
+	}
+	if b.byKey && b.cls == classInt {
+		dc.markAbsent(t, vals, keys, loadedAt)
+	}
+	if !b.byKey {
+		dc.storeCollections(t, b.col, b.cls, vals, keys, loadedAt)
+	}
+	return nil
+}
+
+// runCapture runs a query and captures its rows.
+func runCapture(ctx context.Context, pool gorm.ConnPool, query string, vars []any) (*result, error) {
+	rs, err := pool.QueryContext(ctx, query, vars...)
+	if err != nil {
+		return nil, err
+	}
+	res, err := capture(rs)
+	if cerr := rs.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = res.err
+	}
+	return res, err
+}
+
+// loaded reports whether a value of a batch needs no load: its row is
+// cached whole (or known absent), or its collection is complete.
+func (dc *dbCache) loaded(b *batch, v any) bool {
+	t := b.t
+	if b.byKey {
+		e := dc.get(t, v)
+		return e != nil && (e.absent || t.star != nil && e.has(t.star))
+	}
+	c := dc.coll(t, b.col, v)
+	if c == nil || t.star == nil {
+		return false
+	}
+	for _, k := range c.keys {
+		if e := dc.get(t, k); e == nil || e.absent || !e.has(t.star) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,267 @@
+package prefetch
+
+import (
+	"cmp"
+	"slices"
+
+	"gorm.io/gorm"
+)
+
+// serve answers a servable statement from the request cache, widening the
+// load to the statement's scope first when rows are missing. It reports
+// false when the statement must go to the database.
+func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
+	s := v.s
+	s.mu.Lock()
+	dc := s.db(st)
+	t := dc.table(p.table, p.sch)
+	res, missing, ok := dc.lookup(t, p)
+	s.mu.Unlock()
+	if ok && res == nil && len(missing) > 0 && !v.noPrefetch {
+		if st.widen(db, s, t, p, missing) {
+			s.mu.Lock()
+			res, _, ok = dc.lookup(t, p)
+			s.mu.Unlock()
+		}
+	}
+	if !ok || res == nil {
+		return false
+	}
+	s.mu.Lock()
+	s.c.Hits++
+	s.mu.Unlock()
+	scanInto(db, res)
+	return true
+}
+
+// lookup finds the rows a plan returns. It returns them as a result when
+// every one is cached with the columns asked; otherwise the keys (or
+// collection values) still to load. ok is false when the statement cannot
+// be served whatever is cached. Callers hold the store's lock.
+func (dc *dbCache) lookup(t *tableCache, p *plan) (res *result, missing []any, ok bool) {
+	var colIdx []int
+	var names []string
+	if p.cols == nil {
+		for _, i := range t.star {
+			names = append(names, t.cols[i])
+		}
+		colIdx = t.star
+	} else {
+		names = p.cols
+		for _, c := range p.cols {
+			colIdx = append(colIdx, t.col(c))
+		}
+	}
+	need := colIdx
+	nullIdx := make([]int, len(p.nulls))
+	for i, c := range p.nulls {
+		nullIdx[i] = t.col(c)
+	}
+	need = append(slices.Clip(need), nullIdx...)
+	starKnown := p.cols != nil || t.star != nil
+
+	var rows []*entry
+	usable := func(e *entry) bool { return e != nil && starKnown && (e.absent || e.has(need)) }
+	if p.byKey {
+		for _, k := range p.keys {
+			e := dc.get(t, k)
+			if !usable(e) {
+				missing = append(missing, k)
+			} else if !e.absent {
+				rows = append(rows, e)
+			}
+		}
+	} else {
+		for _, v := range p.collVals {
+			c := dc.coll(t, p.collCol, v)
+			complete := c != nil
+			var members []*entry
+			for i := 0; complete && i < len(c.keys); i++ {
+				e := dc.get(t, c.keys[i])
+				complete = usable(e) && !e.absent
+				members = append(members, e)
+			}
+			if !complete {
+				missing = append(missing, v)
+				continue
+			}
+			rows = append(rows, members...)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, missing, true
+	}
+	rows = slices.DeleteFunc(rows, func(e *entry) bool {
+		for _, i := range nullIdx {
+			if e.val(i) != nil {
+				return true
+			}
+		}
+		return false
+	})
+	slices.SortFunc(rows, func(a, b *entry) int { return cmpKeys(a.key, b.key) * max(p.order, 1) })
+	rows = slices.CompactFunc(rows, func(a, b *entry) bool { return a == b })
+	if p.order == 0 && len(rows) > 1 && (p.limit >= 0 && len(rows) > p.limit || !p.sliceDest) {
+		// Which rows the database returns first is its own choice.
+		return nil, nil, false
+	}
+	if p.limit >= 0 && len(rows) > p.limit {
+		rows = rows[:p.limit]
+	}
+	res = &result{cols: names, rows: make([][]any, len(rows))}
+	for i, e := range rows {
+		row := make([]any, len(colIdx))
+		for j, c := range colIdx {
+			row[j] = e.vals[c]
+		}
+		res.rows[i] = row
+	}
+	return res, nil, true
+}
+
+func cmpKeys(a, b any) int {
+	switch x := a.(type) {
+	case int64:
+		if y, ok := b.(int64); ok {
+			return cmp.Compare(x, y)
+		}
+	case string:
+		if y, ok := b.(string); ok {
+			return cmp.Compare(x, y)
+		}
+	}
+	return 0
+}
+
+// fetch runs a cacheable statement on the database, scans its rows into the
+// destination through GORM and stores them in the request cache.
+func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
+	stmt := db.Statement
+	loadedAt := st.gens.now()
+	rs, err := stmt.ConnPool.QueryContext(stmt.Context, stmt.SQL.String(), stmt.Vars...)
+	if err != nil {
+		db.AddError(err)
+		return
+	}
+	res, err := capture(rs)
+	closeErr := rs.Close()
+	if err != nil {
+		db.AddError(err)
+		return
+	}
+	scanInto(db, res)
+	db.AddError(closeErr)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.c.Misses++
+	if res.err != nil || closeErr != nil {
+		return
+	}
+	dc := s.db(st)
+	t := dc.table(p.table, p.sch)
+	var sc *scope
+	if len(res.rows) > 1 {
+		sc = &scope{t: t}
+		t.addScope(sc)
+	}
+	keys := dc.storeResult(t, res, loadedAt, p.cols == nil, sc)
+	if sc != nil {
+		sc.keys = keys
+	}
+	if !p.servable || keys == nil || p.limit >= 0 && len(keys) >= p.limit {
+		return // a limit may have cut rows off
+	}
+	if p.byKey && len(p.nulls) == 0 && len(t.pk) == 1 && t.pkCls[0] == classInt {
+		dc.markAbsent(t, p.keys, keys, loadedAt)
+	}
+	if !p.byKey && p.exact {
+		dc.storeCollections(t, p.collCol, p.collCls, p.collVals, keys, loadedAt)
+	}
+}
+
+// storeResult stores the rows of a result; it returns their keys in order,
+// or nil when the result lacks the primary key. Callers hold the lock.
+func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star bool, sc *scope) []any {
+	idx := make([]int, len(res.cols))
+	for i, c := range res.cols {
+		idx[i] = t.col(c)
+	}
+	if star {
+		t.star = idx
+	}
+	pkPos := make([]int, len(t.pk))
+	for i, name := range t.pk {
+		pkPos[i] = slices.Index(res.cols, name)
+		if pkPos[i] < 0 {
+			return nil
+		}
+	}
+	keys := make([]any, 0, len(res.rows))
+	parts := make([]any, len(t.pk))
+	for _, row := range res.rows {
+		ok := true
+		for i, pos := range pkPos {
+			if parts[i], ok = normValue(row[pos], t.pkCls[i]); !ok {
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		k := compositeKey(parts)
+		vals := make([]any, len(t.cols))
+		for i := range vals {
+			vals[i] = unloaded
+		}
+		for i, v := range row {
+			vals[idx[i]] = v
+		}
+		dc.put(t, k, vals, loadedAt, sc)
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// markAbsent records the asked keys that no row came back for.
+func (dc *dbCache) markAbsent(t *tableCache, asked, got []any, loadedAt uint64) {
+	if len(got) == len(asked) {
+		return
+	}
+	found := make(map[any]bool, len(got))
+	for _, k := range got {
+		found[k] = true
+	}
+	for _, k := range asked {
+		if !found[k] {
+			dc.putAbsent(t, k, loadedAt)
+		}
+	}
+}
+
+// storeCollections records, for each asked value of col, the complete list
+// of rows holding it.
+func (dc *dbCache) storeCollections(t *tableCache, col string, cls keyClass, vals []any, keys []any, loadedAt uint64) {
+	ci, ok := t.colIdx[col]
+	if !ok {
+		return
+	}
+	byVal := make(map[any][]any, len(vals))
+	for _, k := range keys {
+		e := t.rows[k]
+		if e == nil {
+			return // evicted already: the lists would be incomplete
+		}
+		if v, ok := normValue(e.val(ci), cls); ok {
+			byVal[v] = append(byVal[v], k)
+		}
+	}
+	m := t.colls[col]
+	if m == nil {
+		m = map[any]*collection{}
+		t.colls[col] = m
+	}
+	for _, v := range vals {
+		m[v] = &collection{keys: byVal[v], loadedAt: loadedAt}
+	}
+}

@@ -1,0 +1,139 @@
+package prefetch
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// GORM has no commit or rollback callbacks, so the plugin wraps the
+// connection pool: transactions begun through it are wrapped too, and their
+// Commit and Rollback stamp again everything the transaction wrote. Until
+// then, readers outside the transaction may have loaded the old rows; the
+// second stamp makes those stale.
+
+// pool wraps a database's connection pool.
+type pool struct {
+	gorm.ConnPool
+	st *state
+}
+
+// wrapPool puts pool around db's connection pool. With PrepareStmt, it goes
+// inside GORM's prepared-statement pool, so that GORM still finds its own
+// types where it looks for them.
+func (st *state) wrapPool(db *gorm.DB) {
+	old := db.ConnPool
+	switch cp := old.(type) {
+	case nil, gorm.TxCommitter:
+		return // no pool, or the database is itself a transaction
+	case *gorm.PreparedStmtDB:
+		if _, ok := cp.ConnPool.(gorm.TxCommitter); !ok {
+			cp.ConnPool = &pool{ConnPool: cp.ConnPool, st: st}
+		}
+	default:
+		db.ConnPool = &pool{ConnPool: cp, st: st}
+	}
+	if db.Statement != nil && db.Statement.ConnPool == old {
+		db.Statement.ConnPool = db.ConnPool
+	}
+}
+
+// BeginTx begins a transaction on the wrapped pool and wraps it.
+func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	var inner gorm.Tx
+	switch b := p.ConnPool.(type) {
+	case gorm.TxBeginner:
+		tx, err := b.BeginTx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		inner = tx
+	case gorm.ConnPoolBeginner:
+		cp, err := b.BeginTx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		tx, ok := cp.(gorm.Tx)
+		if !ok {
+			return cp, nil
+		}
+		inner = tx
+	default:
+		return nil, gorm.ErrInvalidTransaction
+	}
+	return &txPool{Tx: inner, parent: p}, nil
+}
+
+// GetDBConn returns the *sql.DB underneath, for [gorm.DB.DB].
+func (p *pool) GetDBConn() (*sql.DB, error) {
+	switch cp := p.ConnPool.(type) {
+	case *sql.DB:
+		return cp, nil
+	case gorm.GetDBConnector:
+		return cp.GetDBConn()
+	}
+	return nil, gorm.ErrInvalidDB
+}
+
+// Ping checks the connection, as GORM's Open does for pools that can.
+func (p *pool) Ping() error {
+	if pinger, ok := p.ConnPool.(interface{ Ping() error }); ok {
+		return pinger.Ping()
+	}
+	return nil
+}
+
+// txPool wraps a transaction begun through pool.
+type txPool struct {
+	gorm.Tx
+	parent *pool
+
+	mu      sync.Mutex
+	written change // everything the transaction wrote; protected by mu
+}
+
+func (tx *txPool) record(c *change) {
+	tx.mu.Lock()
+	tx.written.merge(c)
+	tx.mu.Unlock()
+}
+
+func (tx *txPool) end() {
+	tx.mu.Lock()
+	c := tx.written
+	tx.written = change{}
+	tx.mu.Unlock()
+	tx.parent.st.gens.apply(&c)
+}
+
+// Commit commits the transaction, then stamps what it wrote.
+func (tx *txPool) Commit() error {
+	err := tx.Tx.Commit()
+	tx.end()
+	return err
+}
+
+// Rollback rolls the transaction back, then stamps what it wrote.
+func (tx *txPool) Rollback() error {
+	err := tx.Tx.Rollback()
+	tx.end()
+	return err
+}
+
+// GetDBConn returns the *sql.DB underneath, for [gorm.DB.DB].
+func (tx *txPool) GetDBConn() (*sql.DB, error) { return tx.parent.GetDBConn() }
+
+// trackedTx returns the transaction a statement runs in, when the plugin
+// began it.
+func trackedTx(cp gorm.ConnPool) *txPool {
+	switch x := cp.(type) {
+	case *txPool:
+		return x
+	case *gorm.PreparedStmtTX:
+		tx, _ := x.Tx.(*txPool)
+		return tx
+	}
+	return nil
+}
