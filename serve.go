@@ -243,7 +243,10 @@ func (dc *dbCache) markAbsent(t *tableCache, asked, got []any, loadedAt uint64) 
 // of rows holding it.
 func (dc *dbCache) storeCollections(t *tableCache, col string, cls keyClass, vals []any, keys []any, loadedAt uint64) {
 	ci, ok := t.colIdx[col]
-	if !ok {
+	if !ok || cls != classInt && len(vals) > 1 {
+		// Under a case- or accent-insensitive collation one text value
+		// matches rows holding others: with several values asked, which
+		// row matched which is the database's secret.
 		return
 	}
 	byVal := make(map[any][]any, len(vals))
