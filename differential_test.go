@@ -70,12 +70,11 @@ func TestDifferential(t *testing.T) {
 			a, b := diffSQLite(t, true), diffSQLite(t, false)
 			runDifferential(t, seed, a, b)
 		})
-		if dsn := os.Getenv("PREFETCH_TEST_POSTGRES_DSN"); dsn != "" {
-			t.Run(fmt.Sprintf("postgres/seed=%d", seed), func(t *testing.T) {
-				a, b := diffPostgres(t, dsn, true), diffPostgres(t, dsn, false)
-				runDifferential(t, seed, a, b)
-			})
-		}
+		t.Run(fmt.Sprintf("postgres/seed=%d", seed), func(t *testing.T) {
+			dsn := postgresDSN(t)
+			a, b := diffPostgres(t, dsn, true), diffPostgres(t, dsn, false)
+			runDifferential(t, seed, a, b)
+		})
 	}
 }
 

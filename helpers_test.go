@@ -84,22 +84,29 @@ type env struct {
 
 var tableSeq atomic.Int64
 
-// envs returns the databases a test runs on: SQLite always, PostgreSQL when
-// PREFETCH_TEST_POSTGRES_DSN is set.
-func envs(t *testing.T, p prefetch.Plugin) []*env {
-	t.Helper()
-	out := []*env{openSQLite(t, p)}
-	if dsn := os.Getenv("PREFETCH_TEST_POSTGRES_DSN"); dsn != "" {
-		out = append(out, openPostgres(t, p, dsn))
-	}
-	return out
+// each runs fn on every database as a subtest. Without
+// PREFETCH_TEST_POSTGRES_DSN the PostgreSQL subtest skips, saying so, unless
+// PREFETCH_REQUIRE_POSTGRES is set (as CI sets it), where it fails.
+func each(t *testing.T, p prefetch.Plugin, fn func(t *testing.T, e *env)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, openSQLite(t, p)) })
+	t.Run("postgres", func(t *testing.T) {
+		dsn := postgresDSN(t)
+		fn(t, openPostgres(t, p, dsn))
+	})
 }
 
-// each runs fn on every database as a subtest.
-func each(t *testing.T, p prefetch.Plugin, fn func(t *testing.T, e *env)) {
-	for _, e := range envs(t, p) {
-		t.Run(e.name, func(t *testing.T) { fn(t, e) })
+// postgresDSN returns PREFETCH_TEST_POSTGRES_DSN, or skips the test (fails it
+// when PREFETCH_REQUIRE_POSTGRES is set).
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("PREFETCH_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		if os.Getenv("PREFETCH_REQUIRE_POSTGRES") != "" {
+			t.Fatal("PREFETCH_REQUIRE_POSTGRES is set but PREFETCH_TEST_POSTGRES_DSN is empty")
+		}
+		t.Skip("PREFETCH_TEST_POSTGRES_DSN not set: skipping PostgreSQL test")
 	}
+	return dsn
 }
 
 var quiet = logger.Default.LogMode(logger.Silent)

@@ -33,6 +33,9 @@ func TestCountsEveryStatementOnce(t *testing.T) {
 func TestCountsOnPostgres(t *testing.T) {
 	dsn := os.Getenv("PREFETCH_TEST_POSTGRES_DSN")
 	if dsn == "" {
+		if os.Getenv("PREFETCH_REQUIRE_POSTGRES") != "" {
+			t.Fatal("PREFETCH_REQUIRE_POSTGRES is set but PREFETCH_TEST_POSTGRES_DSN is empty")
+		}
 		t.Skip("PREFETCH_TEST_POSTGRES_DSN not set: skipping PostgreSQL test")
 	}
 	sqlDB, c, err := sqlcount.OpenPostgres(dsn)
