@@ -23,6 +23,7 @@ func (s *store) stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.c
+	out.Queries = out.Misses + out.BatchLoads
 	for _, dc := range s.dbs {
 		out.Rows += int64(dc.rows)
 	}

@@ -13,6 +13,10 @@ type Stats struct {
 	Hits int64
 	// Misses counts cacheable statements that had to query the database.
 	Misses int64
+	// Queries counts the queries the cache sent: Misses plus BatchLoads.
+	// Statements it cannot cache (joins, aggregates, raw SQL...) are not
+	// counted.
+	Queries int64
 	// BatchLoads counts the IN queries the plugin issued to load a scope.
 	BatchLoads int64
 	// Prefetched counts rows loaded by batch loads.
