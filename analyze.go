@@ -3,6 +3,7 @@ package prefetch
 import (
 	"database/sql/driver"
 	"reflect"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -344,8 +345,11 @@ func isList(v any) bool {
 // primary key, or the rows of collections (one column equal to some values),
 // narrowed by IS NULL conditions.
 func (p *plan) readWhere(stmt *gorm.Statement) bool {
-	sets := map[string][]any{}
-	var order []string
+	type set struct {
+		col  string
+		vals []any
+	}
+	var sets []set
 	for _, t := range whereTerms(stmt) {
 		switch {
 		case !t.ok:
@@ -353,49 +357,68 @@ func (p *plan) readWhere(stmt *gorm.Statement) bool {
 		case t.null:
 			p.nulls = append(p.nulls, t.col)
 		default:
-			f := stmt.Schema.FieldsByDBName[t.col]
-			cls := classOf(f)
-			norm := make([]any, 0, len(t.vals))
-			seen := map[any]bool{}
-			for _, v := range t.vals {
-				k, ok := normValue(v, cls)
-				if !ok {
-					return false
-				}
-				if !seen[k] {
-					seen[k] = true
-					norm = append(norm, k)
-				}
+			norm, ok := normValues(t.vals, classOf(stmt.Schema.FieldsByDBName[t.col]))
+			if !ok {
+				return false
 			}
-			if prev, ok := sets[t.col]; ok {
-				norm = intersect(prev, norm)
+			i := slices.IndexFunc(sets, func(s set) bool { return s.col == t.col })
+			if i < 0 {
+				sets = append(sets, set{t.col, norm})
 			} else {
-				order = append(order, t.col)
+				sets[i].vals = intersect(sets[i].vals, norm)
 			}
-			sets[t.col] = norm
 		}
 	}
 	pk := stmt.Schema.PrimaryFieldDBNames
-	pkSets := make([][]any, len(pk))
-	keyed := true
-	for i, name := range pk {
-		if pkSets[i] = sets[name]; pkSets[i] == nil {
-			keyed = false
+	if len(sets) == len(pk) {
+		pkSets := make([][]any, len(pk))
+		for i, name := range pk {
+			j := slices.IndexFunc(sets, func(s set) bool { return s.col == name })
+			if j < 0 {
+				pkSets = nil
+				break
+			}
+			pkSets[i] = sets[j].vals
+		}
+		if pkSets != nil {
+			p.byKey = true
+			p.keys = product(pkSets)
+			return len(p.keys) > 0
 		}
 	}
-	if keyed && len(sets) == len(pk) {
-		p.byKey = true
-		p.keys = product(pkSets)
-		return len(p.keys) > 0
-	}
-	if len(sets) == 1 && len(order) == 1 {
-		p.collCol = order[0]
+	if len(sets) == 1 {
+		p.collCol = sets[0].col
 		p.collCls = classOf(stmt.Schema.FieldsByDBName[p.collCol])
-		p.collVals = sets[p.collCol]
+		p.collVals = sets[0].vals
 		p.exact = len(p.nulls) == 0
 		return len(p.collVals) > 0
 	}
 	return false
+}
+
+// normValues normalizes and deduplicates condition values.
+func normValues(vals []any, cls keyClass) ([]any, bool) {
+	out := make([]any, 0, len(vals))
+	var seen map[any]bool
+	if len(vals) > 8 {
+		seen = make(map[any]bool, len(vals))
+	}
+	for _, v := range vals {
+		k, ok := normValue(v, cls)
+		if !ok {
+			return nil, false
+		}
+		if seen != nil {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		} else if slices.Contains(out, k) {
+			continue
+		}
+		out = append(out, k)
+	}
+	return out, true
 }
 
 func intersect(a, b []any) []any {

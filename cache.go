@@ -57,17 +57,18 @@ type dbCache struct {
 
 // tableCache holds the cached rows of one table.
 type tableCache struct {
-	name   string
-	gens   *tableGens
-	sch    *schema.Schema
-	pk     []string   // primary key columns
-	pkCls  []keyClass // their key classes
-	cols   []string   // every column seen, in order of first sight
-	colIdx map[string]int
-	star   []int // the columns of SELECT *, in the database's order; nil until seen
-	rows   map[any]*entry
-	colls  map[string]map[any]*collection // column -> value -> rows holding it
-	scopes []*scope                       // recent multi-row scopes, newest last
+	name      string
+	gens      *tableGens
+	sch       *schema.Schema
+	pk        []string   // primary key columns
+	pkCls     []keyClass // their key classes
+	cols      []string   // every column seen, in order of first sight
+	colIdx    map[string]int
+	star      []int    // the columns of SELECT *, in the database's order; nil until seen
+	starNames []string // their names
+	rows      map[any]*entry
+	colls     map[string]map[any]*collection // column -> value -> rows holding it
+	scopes    []*scope                       // recent multi-row scopes, newest last
 }
 
 const maxScopes = 16

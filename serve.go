@@ -17,52 +17,52 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	t := dc.table(p.table, p.sch)
 	res, missing, ok := dc.lookup(t, p)
 	s.mu.Unlock()
-	if ok && res == nil && len(missing) > 0 && !v.noPrefetch {
-		if st.widen(db, s, t, p, missing) {
-			s.mu.Lock()
-			res, _, ok = dc.lookup(t, p)
-			s.mu.Unlock()
-		}
+	if ok && res == nil && len(missing) > 0 && !v.noPrefetch && st.widen(db, s, t, p, missing) {
+		s.mu.Lock()
+		res, _, ok = dc.lookup(t, p)
+		s.mu.Unlock()
 	}
 	if !ok || res == nil {
 		return false
 	}
-	s.mu.Lock()
-	s.c.Hits++
-	s.mu.Unlock()
 	scanInto(db, res)
 	return true
 }
 
 // lookup finds the rows a plan returns. It returns them as a result when
-// every one is cached with the columns asked; otherwise the keys (or
-// collection values) still to load. ok is false when the statement cannot
-// be served whatever is cached. Callers hold the store's lock.
+// every one is cached with the columns asked (and counts a hit); otherwise
+// the keys (or collection values) still to load. ok is false when the
+// statement cannot be served whatever is cached. Callers hold the store's
+// lock.
 func (dc *dbCache) lookup(t *tableCache, p *plan) (res *result, missing []any, ok bool) {
-	var colIdx []int
-	var names []string
-	if p.cols == nil {
-		for _, i := range t.star {
-			names = append(names, t.cols[i])
-		}
-		colIdx = t.star
-	} else {
+	colIdx, names := t.star, t.starNames
+	if p.cols != nil {
 		names = p.cols
-		for _, c := range p.cols {
-			colIdx = append(colIdx, t.col(c))
+		colIdx = make([]int, len(p.cols), len(p.cols)+len(p.nulls))
+		for i, c := range p.cols {
+			colIdx[i] = t.col(c)
 		}
+	} else if t.star == nil {
+		// SELECT * before any SELECT * was seen: the columns are unknown
+		// until a batch load (which reads whole rows) tells them.
+		if p.byKey {
+			return nil, p.keys, true
+		}
+		return nil, p.collVals, true
 	}
-	need := colIdx
-	nullIdx := make([]int, len(p.nulls))
-	for i, c := range p.nulls {
-		nullIdx[i] = t.col(c)
+	need, nullIdx := colIdx, []int(nil)
+	if len(p.nulls) > 0 {
+		nullIdx = make([]int, len(p.nulls))
+		for i, c := range p.nulls {
+			nullIdx[i] = t.col(c)
+		}
+		need = append(slices.Clip(colIdx), nullIdx...)
 	}
-	need = append(slices.Clip(need), nullIdx...)
-	starKnown := p.cols != nil || t.star != nil
+	usable := func(e *entry) bool { return e != nil && (e.absent || e.has(need)) }
 
 	var rows []*entry
-	usable := func(e *entry) bool { return e != nil && starKnown && (e.absent || e.has(need)) }
 	if p.byKey {
+		rows = make([]*entry, 0, len(p.keys))
 		for _, k := range p.keys {
 			e := dc.get(t, k)
 			if !usable(e) {
@@ -75,47 +75,53 @@ func (dc *dbCache) lookup(t *tableCache, p *plan) (res *result, missing []any, o
 		for _, v := range p.collVals {
 			c := dc.coll(t, p.collCol, v)
 			complete := c != nil
-			var members []*entry
+			n := len(rows)
 			for i := 0; complete && i < len(c.keys); i++ {
 				e := dc.get(t, c.keys[i])
-				complete = usable(e) && !e.absent
-				members = append(members, e)
+				if complete = usable(e) && !e.absent; complete {
+					rows = append(rows, e)
+				}
 			}
 			if !complete {
+				rows = rows[:n]
 				missing = append(missing, v)
-				continue
 			}
-			rows = append(rows, members...)
 		}
 	}
 	if len(missing) > 0 {
 		return nil, missing, true
 	}
-	rows = slices.DeleteFunc(rows, func(e *entry) bool {
-		for _, i := range nullIdx {
-			if e.val(i) != nil {
-				return true
+	if len(nullIdx) > 0 {
+		rows = slices.DeleteFunc(rows, func(e *entry) bool {
+			for _, i := range nullIdx {
+				if e.val(i) != nil {
+					return true
+				}
 			}
+			return false
+		})
+	}
+	if len(rows) > 1 {
+		slices.SortFunc(rows, func(a, b *entry) int { return cmpKeys(a.key, b.key) * max(p.order, 1) })
+		rows = slices.CompactFunc(rows, func(a, b *entry) bool { return a == b })
+		if p.order == 0 && (p.limit >= 0 && len(rows) > p.limit || !p.sliceDest) {
+			// Which rows the database returns first is its own choice.
+			return nil, nil, false
 		}
-		return false
-	})
-	slices.SortFunc(rows, func(a, b *entry) int { return cmpKeys(a.key, b.key) * max(p.order, 1) })
-	rows = slices.CompactFunc(rows, func(a, b *entry) bool { return a == b })
-	if p.order == 0 && len(rows) > 1 && (p.limit >= 0 && len(rows) > p.limit || !p.sliceDest) {
-		// Which rows the database returns first is its own choice.
-		return nil, nil, false
 	}
 	if p.limit >= 0 && len(rows) > p.limit {
 		rows = rows[:p.limit]
 	}
 	res = &result{cols: names, rows: make([][]any, len(rows))}
+	cells := make([]any, len(rows)*len(colIdx))
 	for i, e := range rows {
-		row := make([]any, len(colIdx))
+		row := cells[i*len(colIdx) : (i+1)*len(colIdx) : (i+1)*len(colIdx)]
 		for j, c := range colIdx {
 			row[j] = e.vals[c]
 		}
 		res.rows[i] = row
 	}
+	dc.s.c.Hits++
 	return res, nil, true
 }
 
@@ -189,6 +195,7 @@ func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star
 	}
 	if star {
 		t.star = idx
+		t.starNames = res.cols
 	}
 	pkPos := make([]int, len(t.pk))
 	for i, name := range t.pk {

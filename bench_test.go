@@ -1,0 +1,160 @@
+package prefetch_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/gorm-prefetch/prefetch"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+)
+
+// Hot-path benchmarks, each against its baseline in the same run. The
+// comparisons with other libraries live in the benchmarks/ module.
+//
+//	go test -run '^$' -bench . -benchmem -count 6 | benchstat -
+
+// benchDBs opens one in-memory SQLite database twice: with and without the
+// plugin.
+func benchDBs(b *testing.B, customers, ordersPer int) (plugin, plain *gorm.DB) {
+	b.Helper()
+	dsn := fmt.Sprintf("file:bench%p?mode=memory&cache=shared", b)
+	open := func() *gorm.DB {
+		db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: quiet})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sqlDB, _ := db.DB()
+		sqlDB.SetMaxOpenConns(1)
+		b.Cleanup(func() { sqlDB.Close() })
+		return db
+	}
+	plain, plugin = open(), open()
+	if err := plugin.Use(prefetch.Plugin{}); err != nil {
+		b.Fatal(err)
+	}
+	if err := plain.AutoMigrate(&Customer{}, &Order{}); err != nil {
+		b.Fatal(err)
+	}
+	cs := make([]Customer, customers)
+	for i := range cs {
+		cs[i].Name = fmt.Sprintf("customer %d", i+1)
+	}
+	plain.CreateInBatches(&cs, 500)
+	var os []Order
+	for i := range cs {
+		for j := 0; j < ordersPer; j++ {
+			os = append(os, Order{CustomerID: cs[i].ID, Amount: j})
+		}
+	}
+	if len(os) > 0 {
+		plain.CreateInBatches(&os, 500)
+	}
+	return plugin, plain
+}
+
+func BenchmarkFirstByKey(b *testing.B) {
+	plugin, plain := benchDBs(b, 100, 0)
+	run := func(name string, db func() *gorm.DB) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			tx := db()
+			for i := 0; i < b.N; i++ {
+				var c Customer
+				if err := tx.First(&c, 1+i%100).Error; err != nil && !tx.DryRun {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	run("plain", func() *gorm.DB { return plain })
+	run("floor-dryrun", func() *gorm.DB { return plain.Session(&gorm.Session{DryRun: true}) })
+	run("plugin-no-context", func() *gorm.DB { return plugin })
+	run("prefetch-served", func() *gorm.DB {
+		db := plugin.WithContext(prefetch.NewContext(context.Background()))
+		var all []Customer
+		db.Find(&all)
+		return db
+	})
+}
+
+// BenchmarkUncacheable measures the plugin's cost on statements it cannot
+// help: a join and an aggregate.
+func BenchmarkUncacheable(b *testing.B) {
+	plugin, plain := benchDBs(b, 100, 2)
+	stmts := map[string]func(db *gorm.DB) error{
+		"joins": func(db *gorm.DB) error {
+			var os []Order
+			return db.Joins("Customer").Where("orders.id < ?", 10).Find(&os).Error
+		},
+		"count": func(db *gorm.DB) error {
+			var n int64
+			return db.Model(&Order{}).Where("amount = ?", 1).Count(&n).Error
+		},
+	}
+	for _, name := range []string{"joins", "count"} {
+		stmt := stmts[name]
+		for _, side := range []string{"plain", "plugin-no-context", "plugin-request"} {
+			b.Run(name+"/"+side, func(b *testing.B) {
+				db := plain
+				switch side {
+				case "plugin-no-context":
+					db = plugin
+				case "plugin-request":
+					db = plugin.WithContext(prefetch.NewContext(context.Background()))
+				}
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if err := stmt(db); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkOrdersThenCustomers is the N+1 loop: 1000 orders, then each
+// order's customer.
+func BenchmarkOrdersThenCustomers(b *testing.B) {
+	plugin, plain := benchDBs(b, 1000, 1)
+	loop := func(db *gorm.DB) {
+		var os []Order
+		db.Find(&os)
+		for _, o := range os {
+			var c Customer
+			db.First(&c, o.CustomerID)
+		}
+	}
+	b.Run("plain-n+1", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			loop(plain)
+		}
+	})
+	b.Run("preload", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var os []Order
+			plain.Preload("Customer").Find(&os)
+		}
+	})
+	b.Run("prefetch-loop", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			loop(plugin.WithContext(prefetch.NewContext(context.Background())))
+		}
+	})
+	b.Run("prefetch-load", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			db := plugin.WithContext(prefetch.NewContext(context.Background()))
+			var os []Order
+			db.Find(&os)
+			if err := prefetch.Load(db, &os, "Customer"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
