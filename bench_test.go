@@ -3,11 +3,14 @@ package prefetch_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/gorm-prefetch/prefetch"
+	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
 )
 
 // Hot-path benchmarks, each against its baseline in the same run. The
@@ -157,4 +160,54 @@ func BenchmarkOrdersThenCustomers(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkBatchLoadPostgres compares binding a batch's keys as one array
+// parameter (col = ANY($1)) with an IN list, on PostgreSQL: orders, then each
+// order's customer, for several scope sizes.
+func BenchmarkBatchLoadPostgres(b *testing.B) {
+	dsn := os.Getenv("PREFETCH_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		b.Skip("PREFETCH_TEST_POSTGRES_DSN not set: skipping PostgreSQL benchmark")
+	}
+	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: quiet,
+		NamingStrategy: schema.NamingStrategy{TablePrefix: fmt.Sprintf("bench%d_", os.Getpid())}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Use(prefetch.Plugin{}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Migrator().DropTable(&Order{}, &Customer{}) })
+	if err := db.AutoMigrate(&Customer{}, &Order{}); err != nil {
+		b.Fatal(err)
+	}
+	cs := make([]Customer, 1000)
+	for i := range cs {
+		cs[i].Name = fmt.Sprint("c", i)
+	}
+	db.CreateInBatches(&cs, 500)
+	os := make([]Order, 1000)
+	for i := range os {
+		os[i] = Order{CustomerID: cs[i].ID}
+	}
+	db.CreateInBatches(&os, 500)
+	defer func(v bool) { *prefetch.AnyArray = v }(*prefetch.AnyArray)
+	for _, n := range []int{10, 100, 1000} {
+		for _, mode := range []string{"in-list", "any-array"} {
+			b.Run(fmt.Sprintf("scope=%d/%s", n, mode), func(b *testing.B) {
+				*prefetch.AnyArray = mode == "any-array"
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					tx := db.WithContext(prefetch.NewContext(context.Background()))
+					var orders []Order
+					tx.Where("id <= ?", os[n-1].ID).Find(&orders)
+					for _, o := range orders {
+						var c Customer
+						tx.First(&c, o.CustomerID)
+					}
+				}
+			})
+		}
+	}
 }

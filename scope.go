@@ -171,21 +171,15 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 		return nil
 	}
 
-	stmt := &gorm.Statement{DB: db, Table: b.table, Schema: b.sch, Context: ctx, Clauses: map[string]clause.Clause{}}
-	stmt.AddClause(clause.Select{})
-	stmt.AddClause(clause.From{})
-	stmt.AddClause(clause.Where{Exprs: []clause.Expression{clause.IN{Column: clause.Column{Table: b.table, Name: b.col}, Values: vals}}})
-	stmt.Build("SELECT", "FROM", "WHERE")
-	query := stmt.SQL.String()
-
+	query, vars := batchSQL(db, b, vals)
 	begin := time.Now()
 	loadedAt := st.gens.now()
-	res, err := runCapture(ctx, db.Statement.ConnPool, query, stmt.Vars)
+	res, err := runCapture(ctx, db.Statement.ConnPool, query, vars)
 	rows := int64(0)
 	if res != nil {
 		rows = int64(len(res.rows))
 	}
-	db.Logger.Trace(ctx, begin, func() (string, int64) { return db.Dialector.Explain(query, stmt.Vars...), rows }, err)
+	db.Logger.Trace(ctx, begin, func() (string, int64) { return db.Dialector.Explain(query, vars...), rows }, err)
 	if st.cfg.Logger != nil {
 		st.cfg.Logger.DebugContext(ctx, "prefetch: batch load", "table", b.table, "column", b.col,
 			"keys", len(vals), "rows", rows, "duration", time.Since(begin), "error", err)
@@ -216,6 +210,65 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 		dc.storeCollections(t, b.col, b.cls, vals, keys, loadedAt)
 	}
 	return nil
+}
+
+// anyArray makes PostgreSQL batch loads bind their keys as one array
+// parameter (col = ANY($1)) instead of an IN list: the SQL text stays the
+// same whatever the number of keys, so pgx's statement cache and the
+// server's plan cache reuse it. Benchmarks compare both (see docs/benchmarks.md).
+var anyArray = true
+
+// batchSQL builds the query of a batch load: whole rows whose column holds
+// one of vals, without the soft-delete filter.
+func batchSQL(db *gorm.DB, b *batch, vals []any) (string, []any) {
+	stmt := &gorm.Statement{DB: db, Table: b.table, Schema: b.sch, Clauses: map[string]clause.Clause{}}
+	stmt.AddClause(clause.Select{})
+	stmt.AddClause(clause.From{})
+	if arr, ok := pgArray(db, vals); ok && anyArray {
+		stmt.Build("SELECT", "FROM")
+		stmt.WriteString(" WHERE ")
+		stmt.WriteQuoted(clause.Column{Table: b.table, Name: b.col})
+		stmt.WriteString(" = ANY(")
+		// Bound by hand: GORM's AddVar would expand the slice into a list.
+		stmt.Vars = append(stmt.Vars, arr)
+		db.Dialector.BindVarTo(stmt, stmt, arr)
+		stmt.WriteString(")")
+		return stmt.SQL.String(), stmt.Vars
+	}
+	stmt.AddClause(clause.Where{Exprs: []clause.Expression{clause.IN{Column: clause.Column{Table: b.table, Name: b.col}, Values: vals}}})
+	stmt.Build("SELECT", "FROM", "WHERE")
+	return stmt.SQL.String(), stmt.Vars
+}
+
+// pgArray returns vals as one typed slice, when the database is PostgreSQL
+// and the values are all integers or all strings.
+func pgArray(db *gorm.DB, vals []any) (any, bool) {
+	if db.Dialector.Name() != "postgres" {
+		return nil, false
+	}
+	switch vals[0].(type) {
+	case int64:
+		out := make([]int64, len(vals))
+		for i, v := range vals {
+			n, ok := v.(int64)
+			if !ok {
+				return nil, false
+			}
+			out[i] = n
+		}
+		return out, true
+	case string:
+		out := make([]string, len(vals))
+		for i, v := range vals {
+			s, ok := v.(string)
+			if !ok {
+				return nil, false
+			}
+			out[i] = s
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // runCapture runs a query and captures its rows.
