@@ -222,9 +222,17 @@ func (dc *dbCache) drop(e *entry) {
 func (dc *dbCache) put(t *tableCache, k any, vals []any, loadedAt uint64, sc *scope) *entry {
 	old := t.rows[k]
 	if old != nil && !old.absent && dc.st.gens.rowStamp(t.gens, k) <= old.loadedAt {
+		if covers(old.vals, vals) {
+			// Nothing new: both loads saw the same row. Keep the older,
+			// which is the more conservative time.
+			if sc != nil {
+				old.scope = sc
+			}
+			dc.touch(old)
+			return old
+		}
 		merged := make([]any, max(len(vals), len(old.vals)))
 		for i := range merged {
-			merged[i] = unloaded
 			if v := valAt(vals, i); v != unloaded {
 				merged[i] = v
 			} else {
@@ -246,6 +254,16 @@ func (dc *dbCache) put(t *tableCache, k any, vals []any, loadedAt uint64, sc *sc
 	dc.rows++
 	dc.evict()
 	return e
+}
+
+// covers reports whether every column loaded in vals is loaded in have.
+func covers(have, vals []any) bool {
+	for i, v := range vals {
+		if v != unloaded && valAt(have, i) == unloaded {
+			return false
+		}
+	}
+	return true
 }
 
 // putAbsent records that key k has no row.

@@ -116,48 +116,35 @@ func (g *gens) collStamp(t *tableGens) uint64 {
 }
 
 // change describes what one write may have changed. The zero value changes
-// nothing.
+// nothing. Names may repeat: stamping twice is harmless.
 type change struct {
 	all    bool
-	tables map[string]struct{} // whole tables
-	rows   map[string][]any    // table -> normalized keys
-	colls  map[string]struct{} // tables whose collections change
+	tables []string // whole tables
+	rows   []rowsOf // rows by key
+	colls  []string // tables whose collections change
+}
+
+// rowsOf is keys of one table.
+type rowsOf struct {
+	table string
+	keys  []any
 }
 
 func (c *change) addTable(t string) {
-	if c.tables == nil {
-		c.tables = map[string]struct{}{}
-	}
-	c.tables[t] = struct{}{}
-	c.addColls(t)
-}
-
-func (c *change) addColls(t string) {
-	if c.colls == nil {
-		c.colls = map[string]struct{}{}
-	}
-	c.colls[t] = struct{}{}
+	c.tables = append(c.tables, t)
+	c.colls = append(c.colls, t)
 }
 
 func (c *change) addRows(t string, keys []any) {
-	if c.rows == nil {
-		c.rows = map[string][]any{}
-	}
-	c.rows[t] = append(c.rows[t], keys...)
-	c.addColls(t)
+	c.rows = append(c.rows, rowsOf{t, keys})
+	c.colls = append(c.colls, t)
 }
 
 func (c *change) merge(o *change) {
 	c.all = c.all || o.all
-	for t := range o.tables {
-		c.addTable(t)
-	}
-	for t, ks := range o.rows {
-		c.addRows(t, ks)
-	}
-	for t := range o.colls {
-		c.addColls(t)
-	}
+	c.tables = append(c.tables, o.tables...)
+	c.rows = append(c.rows, o.rows...)
+	c.colls = append(c.colls, o.colls...)
 }
 
 func (c *change) empty() bool {
@@ -174,15 +161,15 @@ func (g *gens) apply(c *change) {
 		stampMax(&g.all, v)
 		return
 	}
-	for t := range c.tables {
+	for _, t := range c.tables {
 		stampMax(&g.table(t).table, v)
 	}
-	for t := range c.colls {
+	for _, t := range c.colls {
 		stampMax(&g.table(t).coll, v)
 	}
-	for t, ks := range c.rows {
-		tg := g.table(t)
-		for _, k := range ks {
+	for _, r := range c.rows {
+		tg := g.table(r.table)
+		for _, k := range r.keys {
 			stampMax(&tg.rows[hashKey(k)%rowBuckets], v)
 		}
 	}

@@ -170,17 +170,9 @@ func writtenKeys(stmt *gorm.Statement) []any {
 // addCascades adds the tables whose foreign keys the database updates or
 // deletes in cascade (OnDelete/OnUpdate constraints of known models).
 func (st *state) addCascades(c *change, table string, kind writeKind) {
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	for _, sch := range st.schemas {
-		for _, rel := range sch.Relationships.Relations {
-			con := rel.ParseConstraint()
-			if con == nil || con.ReferenceSchema == nil || con.Schema == nil || normTable(con.ReferenceSchema.Table) != normTable(table) {
-				continue
-			}
-			if kind == writeDelete && con.OnDelete != "" || kind == writeUpdate && con.OnUpdate != "" {
-				c.addTable(con.Schema.Table)
-			}
+	for _, l := range st.linksOf(table) {
+		if l.parent == table && (kind == writeDelete && l.onDelete || kind == writeUpdate && l.onUpdate) {
+			c.addTable(l.child)
 		}
 	}
 }

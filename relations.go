@@ -14,6 +14,11 @@ type link struct {
 	child  string // table holding the foreign key
 	col    string // foreign-key column
 	parent string // table whose primary key it holds
+
+	// A link from a constraint with ON DELETE or ON UPDATE actions tells
+	// which writes to the parent the database carries over to the child.
+	onDelete bool
+	onUpdate bool
 }
 
 // linksOf returns the links that have table on either side.
@@ -70,6 +75,22 @@ func (st *state) buildLinks() map[string][]link {
 				case (rel.Type == schema.HasOne || rel.Type == schema.HasMany) && len(rel.References) == 1:
 					add(rel.FieldSchema.Table, ref.ForeignKey.DBName, sch, ref.PrimaryKey)
 				}
+			}
+		}
+	}
+	// Constraints the database enforces with actions. Their columns may
+	// reference any key, so they are links for cascades only.
+	for _, sch := range st.schemas {
+		for _, rel := range sch.Relationships.Relations {
+			con := rel.ParseConstraint()
+			if con == nil || con.Schema == nil || con.ReferenceSchema == nil || con.OnDelete == "" && con.OnUpdate == "" {
+				continue
+			}
+			l := link{child: con.Schema.Table, parent: con.ReferenceSchema.Table, onDelete: con.OnDelete != "", onUpdate: con.OnUpdate != ""}
+			if !seen[l] {
+				seen[l] = true
+				out[l.child] = append(out[l.child], l)
+				out[l.parent] = append(out[l.parent], l)
 			}
 		}
 	}

@@ -33,8 +33,13 @@ func capture(rs *sql.Rows) (*result, error) {
 	}
 	res := &result{cols: cols}
 	ptrs := make([]any, len(cols))
+	var slab []any // rows are carved from slabs: one allocation per 32 rows
 	for rs.Next() {
-		row := make([]any, len(cols))
+		if len(slab) < len(cols) {
+			slab = make([]any, 32*len(cols))
+		}
+		row := slab[:len(cols):len(cols)]
+		slab = slab[len(cols):]
 		for i := range row {
 			ptrs[i] = &row[i]
 		}

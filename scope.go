@@ -84,7 +84,7 @@ func (st *state) findBatch(dc *dbCache, t *tableCache, p *plan, m any) *batch {
 			return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("s%p", e.scope))
 		}
 		for _, l := range st.linksOf(t.name) {
-			if l.parent != t.name {
+			if l.parent != t.name || l.col == "" {
 				continue
 			}
 			ct := dc.tables[l.child]

@@ -190,9 +190,12 @@ func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 // or nil when the result lacks the primary key. Callers hold the lock.
 func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star bool, sc *scope) []any {
 	idx := make([]int, len(res.cols))
+	inOrder := true // the result's columns are the table's, in order
 	for i, c := range res.cols {
 		idx[i] = t.col(c)
+		inOrder = inOrder && idx[i] == i
 	}
+	inOrder = inOrder && len(res.cols) == len(t.cols)
 	if star {
 		t.star = idx
 		t.starNames = res.cols
@@ -217,12 +220,15 @@ func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star
 			continue
 		}
 		k := compositeKey(parts)
-		vals := make([]any, len(t.cols))
-		for i := range vals {
-			vals[i] = unloaded
-		}
-		for i, v := range row {
-			vals[idx[i]] = v
+		vals := row // shared with res: neither is ever modified
+		if !inOrder {
+			vals = make([]any, len(t.cols))
+			for i := range vals {
+				vals[i] = unloaded
+			}
+			for i, v := range row {
+				vals[idx[i]] = v
+			}
 		}
 		dc.put(t, k, vals, loadedAt, sc)
 		keys = append(keys, k)
