@@ -31,7 +31,10 @@ type sample struct {
 	values map[string]float64
 }
 
-var lineRE = regexp.MustCompile(`^(Benchmark\w+)((?:/[^\s]+)*?)(?:-\d+)?\s+\d+\s+(.*)$`)
+var (
+	lineRE  = regexp.MustCompile(`^(Benchmark\w+)(\S*)\s+\d+\s+(.*)$`)
+	procsRE = regexp.MustCompile(`-\d+$`) // the GOMAXPROCS suffix
+)
 
 func parse(path string) ([]sample, error) {
 	f, err := os.Open(path)
@@ -47,7 +50,7 @@ func parse(path string) ([]sample, error) {
 			continue
 		}
 		s := sample{bench: m[1], keys: map[string]string{}, values: map[string]float64{}}
-		for _, part := range strings.Split(strings.Trim(m[2], "/"), "/") {
+		for _, part := range strings.Split(strings.Trim(procsRE.ReplaceAllString(m[2], ""), "/"), "/") {
 			if k, v, ok := strings.Cut(part, "="); ok {
 				s.keys[k] = v
 			}
