@@ -23,4 +23,4 @@ go test -run '^$' -bench "$BENCH" -benchmem -count "$COUNT" -benchtime "$BENCHTI
 go tool benchstat -col /.name "$raw" >"results/$stamp.benchstat.txt" 2>/dev/null || go tool benchstat "$raw" >"results/$stamp.benchstat.txt"
 go run ./cmd/chart -in "$raw" -out "results/$stamp"
 ln -sf "$stamp.txt" results/latest.txt
-echo "results: $raw, results/$stamp.benchstat.txt, results/$stamp-*.png"
+echo "results: $raw, results/$stamp.benchstat.txt, results/$stamp-tables.md, results/$stamp-*.png"

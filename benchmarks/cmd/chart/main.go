@@ -1,6 +1,7 @@
-// Command chart draws the charts of docs/benchmarks.md from raw `go test
-// -bench` output: scenario (b), time per request of each alternative, and
-// scenario (g), cost per record against scope size.
+// Command chart turns raw `go test -bench` output into what
+// docs/benchmarks.md shows: a markdown table per scenario (medians and
+// ratios), a chart of scenario (b), time per request of each alternative,
+// and one of scenario (g), cost per record against scope size.
 //
 //	go run ./cmd/chart -in results/latest.txt -out results/latest
 package main
@@ -102,10 +103,18 @@ func values(samples []sample, bench, key string) []string {
 
 func main() {
 	in := flag.String("in", "results/latest.txt", "raw benchmark output")
-	out := flag.String("out", "results/latest", "prefix of the PNG files")
+	out := flag.String("out", "results/latest", "prefix of the output files: PNG charts and a markdown file of tables")
 	flag.Parse()
 	samples, err := parse(*in)
 	if err != nil {
+		log.Fatal(err)
+	}
+	md, err := os.Create(*out + "-tables.md")
+	if err != nil {
+		log.Fatal(err)
+	}
+	writeTables(md, samples)
+	if err := md.Close(); err != nil {
 		log.Fatal(err)
 	}
 	if err := ordersChart(samples, *out+"-orders-customer.png"); err != nil {
