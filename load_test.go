@@ -145,3 +145,20 @@ func TestLoadRejectsBadInput(t *testing.T) {
 	var none *gorm.DB
 	require.ErrorIs(t, prefetch.Load(none, &c), prefetch.ErrInvalidDest)
 }
+
+func TestLoadWithoutPrefetchLoadsOnlyTheAskedRecords(t *testing.T) {
+	each(t, prefetch.Plugin{}, func(t *testing.T, e *env) {
+		e.seed(t, 10, 2)
+		ctx, _ := e.request()
+		db := e.db.WithContext(prefetch.WithoutPrefetch(ctx))
+		var cs []Customer
+		require.NoError(t, db.Select("id").Order("id").Find(&cs).Error)
+		e.requireQueries(t, 1, func() { require.NoError(t, prefetch.Load(db, &cs[0], "Name")) })
+		e.requireQueries(t, 1, func() { require.NoError(t, prefetch.Load(db, &cs[1], "Name")) })
+		e.requireQueries(t, 0, func() { require.NoError(t, prefetch.Load(db, &cs[0], "Name")) })
+		require.Equal(t, "customer 2", cs[1].Name)
+		require.Empty(t, cs[2].Name)
+		e.requireQueries(t, 1, func() { require.NoError(t, prefetch.Load(db, &cs[2], "Orders")) })
+		e.requireQueries(t, 1, func() { require.NoError(t, prefetch.Load(db, &cs[3], "Orders")) })
+	})
+}

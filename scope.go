@@ -199,7 +199,7 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 		sc = &scope{t: t}
 		t.addScope(sc)
 	}
-	keys := dc.storeResult(t, res, loadedAt, true, sc)
+	keys := dc.storeResult(t, res, loadedAt, true, sc, nil)
 	if sc != nil && !b.byKey {
 		sc.keys = keys
 	}

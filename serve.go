@@ -171,7 +171,7 @@ func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 		sc = &scope{t: t}
 		t.addScope(sc)
 	}
-	keys := dc.storeResult(t, res, loadedAt, p.cols == nil, sc)
+	keys := dc.storeResult(t, res, loadedAt, p.cols == nil, sc, nullTerms(db.Statement))
 	if sc != nil {
 		sc.keys = keys
 	}
@@ -186,14 +186,34 @@ func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 	}
 }
 
-// storeResult stores the rows of a result; it returns their keys in order,
-// or nil when the result lacks the primary key. Callers hold the lock.
-func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star bool, sc *scope) []any {
+// nullTerms returns the columns a statement's WHERE clause requires to be
+// NULL (ANDed at the top level, like the soft-delete condition): every row
+// it returns holds NULL there, which the cache can record as loaded.
+func nullTerms(stmt *gorm.Statement) []string {
+	var out []string
+	for _, t := range whereTerms(stmt) {
+		if t.ok && t.null {
+			out = append(out, t.col)
+		}
+	}
+	return out
+}
+
+// storeResult stores the rows of a result, with the columns in nulls known
+// to be NULL; it returns their keys in order, or nil when the result lacks
+// the primary key. Callers hold the lock.
+func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star bool, sc *scope, nulls []string) []any {
 	idx := make([]int, len(res.cols))
 	inOrder := true // the result's columns are the table's, in order
 	for i, c := range res.cols {
 		idx[i] = t.col(c)
 		inOrder = inOrder && idx[i] == i
+	}
+	var nullIdx []int
+	for _, c := range nulls {
+		if !slices.Contains(res.cols, c) {
+			nullIdx = append(nullIdx, t.col(c))
+		}
 	}
 	inOrder = inOrder && len(res.cols) == len(t.cols)
 	if star {
@@ -228,6 +248,9 @@ func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star
 			}
 			for i, v := range row {
 				vals[idx[i]] = v
+			}
+			for _, i := range nullIdx {
+				vals[i] = nil
 			}
 		}
 		dc.put(t, k, vals, loadedAt, sc)
