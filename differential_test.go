@@ -190,7 +190,7 @@ func runDifferential(t *testing.T, seed uint64, a, b *diffDB) {
 		}},
 		{"orders loop", 5, func(d *diffDB, r *rand.Rand) outcome {
 			var os []DOrder
-			res := d.q().Where("amount < ?", r.IntN(300)).Order("id").Find(&os)
+			res := d.q().Where("amount < ?", r.IntN(300)).Order("id").Limit(60).Find(&os)
 			out := []any{outcomeOf(res, os)}
 			for _, o := range os {
 				var c DCustomer
@@ -200,12 +200,12 @@ func runDifferential(t *testing.T, seed uint64, a, b *diffDB) {
 		}},
 		{"preload", 3, func(d *diffDB, r *rand.Rand) outcome {
 			var os []DOrder
-			res := d.q().Preload("DCustomer").Where("amount > ?", r.IntN(300)).Order("id").Find(&os)
+			res := d.q().Preload("DCustomer").Where("amount > ?", r.IntN(300)).Order("id").Limit(60).Find(&os)
 			return outcomeOf(res, os)
 		}},
 		{"association find", 4, func(d *diffDB, r *rand.Rand) outcome {
 			var cs []DCustomer
-			d.q().Order("id").Find(&cs)
+			d.q().Order("id").Limit(40).Find(&cs)
 			var out []any
 			for i := range cs {
 				var os []DOrder
@@ -216,14 +216,14 @@ func runDifferential(t *testing.T, seed uint64, a, b *diffDB) {
 		}},
 		{"load", 4, func(d *diffDB, r *rand.Rand) outcome {
 			var os []DOrder
-			d.q().Order("id").Find(&os)
+			d.q().Order("id").Limit(60).Find(&os)
 			for i := range os {
 				if err := prefetch.Load(d.q(), &os[i], "DCustomer"); err != nil {
 					return outcome{Err: "error"}
 				}
 			}
 			var cs []DCustomer
-			d.q().Select("id").Order("id").Find(&cs)
+			d.q().Select("id").Order("id").Limit(40).Find(&cs)
 			for i := range cs {
 				if err := prefetch.Load(d.q(), &cs[i], "Name", "Orders"); err != nil {
 					return outcome{Err: "error"}
