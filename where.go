@@ -1,0 +1,235 @@
+package prefetch
+
+import (
+	"database/sql/driver"
+	"reflect"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Conditions: what the plugin understands of a WHERE clause. Every term it
+// cannot read exactly is marked unknown, and a statement with an unknown
+// term is never served (writes treat unknown ANDed terms as narrowing only).
+
+// term is one ANDed condition of a WHERE clause, as far as it is understood.
+type term struct {
+	col  string
+	vals []any // raw values the column must equal one of; nil with isNull
+	null bool  // the column must be NULL
+	ok   bool  // false: a condition the plugin does not understand
+}
+
+// whereTerms splits the WHERE clause into ANDed terms.
+func whereTerms(stmt *gorm.Statement) []term {
+	c, ok := stmt.Clauses["WHERE"]
+	if !ok {
+		return nil
+	}
+	w, ok := c.Expression.(clause.Where)
+	if !ok {
+		return []term{{}}
+	}
+	var out []term
+	var walk func(exprs []clause.Expression)
+	walk = func(exprs []clause.Expression) {
+		for _, e := range exprs {
+			if and, ok := e.(clause.AndConditions); ok {
+				walk(and.Exprs)
+				continue
+			}
+			out = append(out, termOf(stmt, e))
+		}
+	}
+	walk(w.Exprs)
+	return out
+}
+
+func termOf(stmt *gorm.Statement, e clause.Expression) term {
+	switch x := e.(type) {
+	case clause.Eq:
+		col, ok := columnOf(stmt, x.Column)
+		if !ok {
+			return term{}
+		}
+		if isNil(x.Value) {
+			return term{col: col, null: true, ok: true}
+		}
+		if isList(x.Value) {
+			return term{}
+		}
+		return term{col: col, vals: []any{x.Value}, ok: true}
+	case clause.IN:
+		col, ok := columnOf(stmt, x.Column)
+		if !ok || len(x.Values) == 0 {
+			return term{}
+		}
+		for _, v := range x.Values {
+			if isList(v) || isNil(v) {
+				return term{}
+			}
+		}
+		return term{col: col, vals: x.Values, ok: true}
+	case clause.Expr:
+		return exprTerm(stmt, x)
+	}
+	return term{}
+}
+
+// exprTerm understands the few string conditions that name a column and
+// compare it with bound values: "id = ?", "id IN ?", "id IN (?)" (with one
+// value), "deleted_at IS NULL".
+func exprTerm(stmt *gorm.Statement, x clause.Expr) term {
+	ident, rest, ok := cutIdent(strings.TrimSpace(x.SQL))
+	if !ok {
+		return term{}
+	}
+	col, ok := columnOf(stmt, clause.Column{Name: ident, Raw: true})
+	if !ok {
+		return term{}
+	}
+	op := strings.ToUpper(strings.Join(strings.Fields(rest), " "))
+	switch {
+	case op == "IS NULL" && len(x.Vars) == 0:
+		return term{col: col, null: true, ok: true}
+	case len(x.Vars) != 1 || isNil(x.Vars[0]):
+		return term{}
+	case op == "= ?" || op == "=?" || op == "IN (?)" || op == "IN(?)":
+		if isList(x.Vars[0]) {
+			return term{}
+		}
+		return term{col: col, vals: []any{x.Vars[0]}, ok: true}
+	case op == "IN ?" || op == "IN?":
+		if !isList(x.Vars[0]) {
+			return term{col: col, vals: []any{x.Vars[0]}, ok: true}
+		}
+		rv := reflect.ValueOf(x.Vars[0])
+		if rv.Len() == 0 {
+			return term{}
+		}
+		vals := make([]any, rv.Len())
+		for i := range vals {
+			if vals[i] = rv.Index(i).Interface(); isList(vals[i]) || isNil(vals[i]) {
+				return term{}
+			}
+		}
+		return term{col: col, vals: vals, ok: true}
+	}
+	return term{}
+}
+
+// cutIdent reads a column name, possibly quoted and qualified by its table,
+// from the start of s.
+func cutIdent(s string) (ident, rest string, ok bool) {
+	end := 0
+	for end < len(s) {
+		c := s[end]
+		if c == '`' || c == '"' {
+			close := strings.IndexByte(s[end+1:], c)
+			if close < 0 {
+				return "", "", false
+			}
+			end += close + 2
+			continue
+		}
+		if c == '_' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			end++
+			continue
+		}
+		break
+	}
+	if end == 0 {
+		return "", "", false
+	}
+	return s[:end], s[end:], true
+}
+
+// columnOf resolves a column reference of a condition, a select list or an
+// ORDER BY to a column of the statement's model. Columns of other tables,
+// expressions and unknown names do not resolve.
+func columnOf(stmt *gorm.Statement, c any) (string, bool) {
+	var col clause.Column
+	switch x := c.(type) {
+	case string:
+		col = clause.Column{Name: x, Raw: true}
+	case clause.Column:
+		col = x
+	default:
+		return "", false
+	}
+	if col.Raw {
+		parts := strings.Split(col.Name, ".")
+		if len(parts) > 2 {
+			return "", false
+		}
+		for i := range parts {
+			parts[i] = unquote(parts[i])
+			if parts[i] == "" {
+				return "", false
+			}
+		}
+		col.Name = parts[len(parts)-1]
+		if len(parts) == 2 {
+			col.Table = parts[0]
+		}
+	}
+	if col.Table != "" && col.Table != clause.CurrentTable && col.Table != stmt.Table {
+		return "", false
+	}
+	sch := stmt.Schema
+	if col.Name == clause.PrimaryKey {
+		switch {
+		case sch.PrioritizedPrimaryField != nil:
+			return sch.PrioritizedPrimaryField.DBName, true
+		case len(sch.DBNames) > 0:
+			return sch.DBNames[0], true
+		}
+		return "", false
+	}
+	if f := sch.FieldsByDBName[col.Name]; f != nil {
+		return f.DBName, true
+	}
+	return "", false
+}
+
+func unquote(s string) string {
+	if len(s) >= 2 && (s[0] == '"' && s[len(s)-1] == '"' || s[0] == '`' && s[len(s)-1] == '`') {
+		s = s[1 : len(s)-1]
+		if strings.ContainsAny(s, "\"`") {
+			return ""
+		}
+	}
+	return s
+}
+
+// isNil mirrors how GORM decides to write "IS NULL" for an Eq condition.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	if valuer, ok := v.(driver.Valuer); ok {
+		rv := reflect.ValueOf(valuer)
+		if rv.Kind() == reflect.Pointer && rv.IsNil() {
+			return true
+		}
+		if dv, err := valuer.Value(); err == nil && dv == nil {
+			return true
+		}
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// isList reports values GORM would expand into a list of bound values.
+func isList(v any) bool {
+	if _, ok := v.(driver.Valuer); ok {
+		return false
+	}
+	k := reflect.ValueOf(v).Kind()
+	if k == reflect.Slice || k == reflect.Array {
+		_, isBytes := v.([]byte)
+		return !isBytes
+	}
+	return false
+}
