@@ -48,7 +48,12 @@ func (st *state) register(db *gorm.DB) error {
 func (st *state) queryCallback(db *gorm.DB) {
 	v := valOf(db.Statement.Context)
 	raw := db.Statement.SQL.Len() > 0
-	if raw || v.s == nil || v.disabled || db.Error != nil || db.DryRun || inTx(db) {
+	if tx := trackedTx(db.Statement.ConnPool); tx != nil && v.s != nil && !v.disabled {
+		v.s = tx.cacheFor(v.s)
+	} else if inTx(db) {
+		v.s = nil
+	}
+	if raw || v.s == nil || v.disabled || db.Error != nil || db.DryRun {
 		st.query(db)
 		if raw && !db.DryRun {
 			// db.Raw(...).Find can run any SQL, writes included.
@@ -72,8 +77,9 @@ func (st *state) queryCallback(db *gorm.DB) {
 	st.fetch(db, v.s, p)
 }
 
-// inTx reports whether the statement runs inside a transaction. Reads there
-// go to the database: the transaction may see its own uncommitted writes,
+// inTx reports whether the statement runs inside a transaction. Inside one
+// the plugin began, reads use the transaction's own cache; inside any other
+// they go to the database: a transaction sees its own uncommitted writes,
 // which must never reach the request cache.
 func inTx(db *gorm.DB) bool {
 	_, ok := db.Statement.ConnPool.(gorm.TxCommitter)

@@ -240,3 +240,45 @@ func TestWritesTheStatementDoesNotName(t *testing.T) {
 		})
 	})
 }
+
+func TestTransactionsHaveTheirOwnCache(t *testing.T) {
+	each(t, prefetch.Plugin{}, func(t *testing.T, e *env) {
+		e.seed(t, 20, 2)
+		ctx, db := e.request()
+		require.ErrorIs(t, db.Transaction(func(tx *gorm.DB) error {
+			// The N+1 loop inside a transaction: one query per table.
+			var orders []Order
+			e.requireQueries(t, 2, func() {
+				require.NoError(t, tx.Find(&orders).Error)
+				for _, o := range orders {
+					require.NoError(t, tx.First(&Customer{}, o.CustomerID).Error)
+				}
+			})
+			// Its own writes are read back.
+			require.NoError(t, tx.Model(&Customer{ID: 1}).Update("name", "in tx").Error)
+			var c Customer
+			require.NoError(t, tx.First(&c, 1).Error)
+			require.Equal(t, "in tx", c.Name)
+			// A savepoint rolled back takes its writes with it.
+			require.Error(t, tx.Transaction(func(tx2 *gorm.DB) error {
+				require.NoError(t, tx2.Model(&Customer{ID: 2}).Update("name", "undone").Error)
+				var c2 Customer
+				require.NoError(t, tx2.First(&c2, 2).Error)
+				require.Equal(t, "undone", c2.Name)
+				return errRefused
+			}))
+			c = Customer{}
+			require.NoError(t, tx.First(&c, 2).Error)
+			require.Equal(t, "customer 2", c.Name)
+			return errRefused // roll the whole transaction back
+		}), errRefused)
+		// Nothing read inside reached the request cache.
+		var c Customer
+		e.requireQueries(t, 1, func() { require.NoError(t, db.First(&c, 1).Error) })
+		require.Equal(t, "customer 1", c.Name)
+		// The transaction's work shows in the request's statistics: the
+		// loop's batch, and one for each row re-read after its write (the
+		// rest of its scope was fresh).
+		require.Equal(t, int64(3), prefetch.StatsOf(ctx).BatchLoads)
+	})
+}

@@ -269,21 +269,23 @@ func runDifferential(t *testing.T, seed uint64, a, b *diffDB) {
 		{"transaction", 3, func(d *diffDB, r *rand.Rand) outcome {
 			commit := r.IntN(2) == 0
 			key, name := 1+r.IntN(34), fmt.Sprintf("tx%d", r.IntN(1000))
-			var inside DCustomer
+			var inside, inSavepoint, after DCustomer
 			err := d.q().Transaction(func(tx *gorm.DB) error {
 				tx.Model(&DCustomer{ID: uint(key)}).Update("name", name)
 				tx.First(&inside, key)
 				// A savepoint rolled back.
 				_ = tx.Transaction(func(tx2 *gorm.DB) error {
 					tx2.Model(&DCustomer{ID: uint(key)}).Update("score", 99)
+					tx2.First(&inSavepoint, key)
 					return errors.New("roll back the savepoint")
 				})
+				tx.First(&after, key)
 				if !commit {
 					return errors.New("roll back")
 				}
 				return nil
 			})
-			return outcome{Val: []any{err == nil, inside}}
+			return outcome{Val: []any{err == nil, inside, inSavepoint, after}}
 		}},
 		{"concurrent reads", 2, func(d *diffDB, r *rand.Rand) outcome {
 			keys := ids(r)

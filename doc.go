@@ -42,8 +42,9 @@
 // changed, in every request cache of the process, whatever context it ran
 // with: rows by key when the statement names them, the table otherwise,
 // tables with ON DELETE/ON UPDATE constraints towards it, everything when raw
-// SQL cannot be read. Reads inside a transaction go to the database; writes
-// inside one are invalidated again when it commits or rolls back.
+// SQL cannot be read. Reads inside a transaction use a cache of the
+// transaction's own, dropped when it ends or rolls back to a savepoint;
+// writes inside one are invalidated again when it commits or rolls back.
 //
 // # What the plugin cannot see
 //

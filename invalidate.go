@@ -2,6 +2,7 @@ package prefetch
 
 import (
 	"reflect"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -61,8 +62,19 @@ func (st *state) afterRaw(db *gorm.DB) {
 	if db.Statement.SQL.Len() == 0 || db.DryRun {
 		return
 	}
-	c := parseWrites(db.Statement.SQL.String())
+	sql := db.Statement.SQL.String()
+	if tx := trackedTx(db.Statement.ConnPool); tx != nil && startsWithWord(sql, "ROLLBACK") {
+		// ROLLBACK TO SAVEPOINT undoes writes the transaction's cache
+		// may have read back.
+		tx.dropCache()
+	}
+	c := parseWrites(sql)
 	st.commitChange(db, &c)
+}
+
+func startsWithWord(sql, word string) bool {
+	sql = strings.TrimLeft(sql, " \t\r\n(")
+	return len(sql) >= len(word) && strings.EqualFold(sql[:len(word)], word)
 }
 
 // commitChange stamps a change now and, inside a transaction the plugin

@@ -92,6 +92,40 @@ type txPool struct {
 
 	mu      sync.Mutex
 	written change // everything the transaction wrote; protected by mu
+	cache   *store // rows read inside the transaction; protected by mu
+	owner   *store // the request cache whose statements began using it
+}
+
+// cacheFor returns the transaction's own cache, for a statement of the
+// request cache req. Rows read inside a transaction may include its own
+// uncommitted writes: they live here, never in the request cache, and go
+// away with the transaction (or with a rollback to a savepoint).
+func (tx *txPool) cacheFor(req *store) *store {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
+	if tx.cache == nil {
+		tx.cache, tx.owner = newStore(), req
+	}
+	return tx.cache
+}
+
+// dropCache forgets what was read inside the transaction, counting its
+// work in the request cache's statistics.
+func (tx *txPool) dropCache() {
+	tx.mu.Lock()
+	c, owner := tx.cache, tx.owner
+	tx.cache, tx.owner = nil, nil
+	tx.mu.Unlock()
+	if c == nil || owner == nil {
+		return
+	}
+	st := c.stats()
+	owner.mu.Lock()
+	owner.c.Hits += st.Hits
+	owner.c.Misses += st.Misses
+	owner.c.BatchLoads += st.BatchLoads
+	owner.c.Prefetched += st.Prefetched
+	owner.mu.Unlock()
 }
 
 func (tx *txPool) record(c *change) {
@@ -101,6 +135,7 @@ func (tx *txPool) record(c *change) {
 }
 
 func (tx *txPool) end() {
+	tx.dropCache()
 	tx.mu.Lock()
 	c := tx.written
 	tx.written = change{}
