@@ -26,11 +26,15 @@ type plan struct {
 	collVals []any    // values of collCol, distinct, when !byKey
 	nulls    []string // columns the rows must hold NULL in
 	exact    bool     // WHERE is only the collection condition: each value's rows are complete
-	order    int      // 0: none, 1: primary key ascending, -1: descending
+	order    int      // 0: none, 1: primary key ascending, -1: descending, orderOther
 	limit    int      // <0: none
 
 	sliceDest bool // the destination is a slice (a struct takes the first row)
 }
+
+// orderOther is an ORDER BY the cache cannot sort by: such a statement is
+// served only when it returns at most one row.
+const orderOther = 2
 
 // cacheableClauses are the clauses a cacheable query may have. Anything else
 // (GROUP BY, locking, ON CONFLICT, dialect hints...) sends the statement to
@@ -247,14 +251,18 @@ func (p *plan) readOrder(stmt *gorm.Statement) bool {
 		return true
 	}
 	ob, ok := c.Expression.(clause.OrderBy)
-	if !ok || ob.Expression != nil || len(ob.Columns) != 1 || len(stmt.Schema.PrimaryFields) != 1 {
+	if !ok || ob.Expression != nil || len(ob.Columns) == 0 {
 		return false
+	}
+	p.order = orderOther
+	if len(ob.Columns) != 1 || len(stmt.Schema.PrimaryFields) != 1 {
+		return true
 	}
 	col, ok := columnOf(stmt, ob.Columns[0].Column)
 	if !ok || col != stmt.Schema.PrimaryFields[0].DBName || classOf(stmt.Schema.PrimaryFields[0]) != classInt {
 		// Text keys sort by the database's collation, which the cache
 		// does not know.
-		return false
+		return true
 	}
 	p.order = 1
 	if ob.Columns[0].Desc {

@@ -37,7 +37,12 @@ func parseWrites(sql string) change {
 		}
 		var tables []string
 		switch w {
-		case "INSERT", "REPLACE", "MERGE":
+		case "REPLACE":
+			if prev == "OR" || i+1 >= len(toks) || toks[i+1] != "INTO" {
+				continue // INSERT OR REPLACE, or the replace() function
+			}
+			tables = targetAfter(toks[i+1:], "INTO")
+		case "INSERT", "MERGE":
 			tables = targetAfter(toks[i+1:], "INTO")
 		case "UPDATE":
 			if prev == "FOR" || prev == "KEY" || prev == "ON" || prev == "DO" {

@@ -102,10 +102,18 @@ func (dc *dbCache) lookup(t *tableCache, p *plan) (res *result, missing []any, o
 		})
 	}
 	if len(rows) > 1 {
-		slices.SortFunc(rows, func(a, b *entry) int { return cmpKeys(a.key, b.key) * max(p.order, 1) })
+		desc := p.order == -1
+		slices.SortFunc(rows, func(a, b *entry) int {
+			if desc {
+				return cmpKeys(b.key, a.key)
+			}
+			return cmpKeys(a.key, b.key)
+		})
 		rows = slices.CompactFunc(rows, func(a, b *entry) bool { return a == b })
-		if p.order == 0 && (p.limit >= 0 && len(rows) > p.limit || !p.sliceDest) {
-			// Which rows the database returns first is its own choice.
+		if len(rows) > 1 && (p.order == orderOther ||
+			p.order == 0 && (p.limit >= 0 && len(rows) > p.limit || !p.sliceDest)) {
+			// Which rows the database returns first is its own choice, or
+			// follows an order the cache cannot compute.
 			return nil, nil, false
 		}
 	}

@@ -39,6 +39,14 @@ func whereTerms(stmt *gorm.Statement) []term {
 				walk(and.Exprs)
 				continue
 			}
+			if x, ok := e.(clause.Expr); ok {
+				if parts := splitAnd(x); parts != nil {
+					for _, p := range parts {
+						out = append(out, exprTerm(stmt, p))
+					}
+					continue
+				}
+			}
 			out = append(out, termOf(stmt, e))
 		}
 	}
@@ -117,6 +125,48 @@ func exprTerm(stmt *gorm.Statement, x clause.Expr) term {
 		return term{col: col, vals: vals, ok: true}
 	}
 	return term{}
+}
+
+// splitAnd splits a string condition joined by AND ("tenant_id = ? AND
+// code = ?") into its parts, giving each part its bound values. It returns
+// nil when the condition holds no top-level AND, or anything that makes
+// splitting it unsafe (OR, NOT, parentheses other than "(?)", quotes,
+// named parameters).
+func splitAnd(x clause.Expr) []clause.Expr {
+	sql := x.SQL
+	if strings.ContainsAny(sql, "'\"`@") || strings.Contains(strings.ReplaceAll(sql, "(?)", ""), "(") {
+		return nil
+	}
+	words := strings.Fields(sql)
+	var parts []clause.Expr
+	var cur []string
+	vars := x.Vars
+	flush := func() bool {
+		part := strings.Join(cur, " ")
+		n := strings.Count(part, "?")
+		if part == "" || n > len(vars) {
+			return false
+		}
+		parts = append(parts, clause.Expr{SQL: part, Vars: vars[:n]})
+		vars, cur = vars[n:], nil
+		return true
+	}
+	for _, w := range words {
+		switch strings.ToUpper(w) {
+		case "OR", "NOT", "BETWEEN":
+			return nil
+		case "AND":
+			if !flush() {
+				return nil
+			}
+			continue
+		}
+		cur = append(cur, w)
+	}
+	if len(parts) == 0 || !flush() || len(vars) != 0 {
+		return nil
+	}
+	return parts
 }
 
 // cutIdent reads a column name, possibly quoted and qualified by its table,
