@@ -289,6 +289,11 @@ func BenchmarkScopeSize(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 			})
 			b.Run(fmt.Sprintf("db=%s/scope=%d/alt=preload", d, n), func(b *testing.B) {
+				var orders []Order
+				if err := e.plain.Preload("Customer").Where("id <= ?", n).Find(&orders).Error; err != nil {
+					// GORM's Preload puts every key in one statement.
+					b.Skipf("Preload fails at this size: %v", err)
+				}
 				e.measure(b, func() {
 					var orders []Order
 					must(b, e.plain.Preload("Customer").Where("id <= ?", n).Find(&orders).Error)
@@ -301,6 +306,7 @@ func BenchmarkScopeSize(b *testing.B) {
 			var before, after runtime.MemStats
 			var ctx context.Context
 			for i := 0; i < b.N; i++ {
+				ctx = nil // the previous request's cache must not count in before
 				runtime.GC()
 				runtime.ReadMemStats(&before)
 				ctx = prefetch.NewContext(context.Background())
