@@ -36,7 +36,9 @@ func storeOf(ctx context.Context) *store { return valOf(ctx).s }
 // Statements run with it (db.WithContext(ctx)) share that cache; it lives as
 // long as the context is referenced. Wrap each request's context once, at the
 // start of the request; a cache shared across requests would serve one
-// request the rows another one read.
+// request the rows another one read. When the request ends, call [Clear]
+// ([Middleware] does): a driver may keep the last context a pooled
+// connection used (pgx does), and with it the rows.
 func NewContext(ctx context.Context) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
@@ -45,10 +47,15 @@ func NewContext(ctx context.Context) context.Context {
 }
 
 // Middleware wraps next so that every request's context carries a fresh
-// request cache, as if its handler called [NewContext].
+// request cache, as if its handler called [NewContext], and empties it when
+// the handler returns: a database driver may keep a reference to the last
+// context a pooled connection used (pgx does), which would otherwise keep
+// the rows alive until the connection is used again.
 func Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context())))
+		ctx := NewContext(r.Context())
+		defer Clear(ctx)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

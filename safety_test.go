@@ -2,6 +2,8 @@ package prefetch_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"sync"
 	"testing"
@@ -140,4 +142,17 @@ func TestPluginRejectsBadConfig(t *testing.T) {
 	require.Equal(t, "prefetch", prefetch.Plugin{}.Name())
 	db2 := openSQLite(t, prefetch.Plugin{}).plain
 	require.NoError(t, db2.Use(&prefetch.Plugin{}), "a pointer registers too")
+}
+
+func TestMiddlewareClearsTheCacheWhenTheHandlerReturns(t *testing.T) {
+	e := openSQLite(t, prefetch.Plugin{})
+	e.seed(t, 3, 0)
+	var seen context.Context
+	h := prefetch.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = r.Context()
+		require.NoError(t, e.db.WithContext(r.Context()).First(&Customer{}, 1).Error)
+		require.EqualValues(t, 1, prefetch.StatsOf(r.Context()).Rows)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	require.Zero(t, prefetch.StatsOf(seen).Rows)
 }

@@ -306,7 +306,9 @@ func BenchmarkScopeSize(b *testing.B) {
 			var before, after runtime.MemStats
 			var ctx context.Context
 			for i := 0; i < b.N; i++ {
-				ctx = nil // the previous request's cache must not count in before
+				// The previous request's cache must not count in before;
+				// pgx keeps the last context a connection used.
+				prefetch.Clear(ctx)
 				runtime.GC()
 				runtime.ReadMemStats(&before)
 				ctx = prefetch.NewContext(context.Background())

@@ -68,7 +68,7 @@ func Models() []any { return []any{&Customer{}, &Order{}, &Line{}, &Product{}, &
 // Seed creates the tables and writes deterministic data: order i belongs to
 // customer (7i mod Customers)+1, so consecutive orders spread over customers.
 func Seed(db *gorm.DB, s Sizes) error {
-	if err := db.Migrator().DropTable(append(Models(), "product_tags")...); err != nil {
+	if err := db.Migrator().DropTable(append(Models(), db.NamingStrategy.JoinTableName("product_tags"))...); err != nil {
 		return err
 	}
 	if err := db.AutoMigrate(Models()...); err != nil {
