@@ -69,6 +69,7 @@ type tableCache struct {
 	rows      map[any]*entry
 	colls     map[string]map[any]*collection // column -> value -> rows holding it
 	scopes    []*scope                       // recent multi-row scopes, newest last
+	dupKeys   bool                           // a result repeated a primary key: never serve this table
 }
 
 const maxScopes = 16

@@ -1,6 +1,7 @@
 package prefetch
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -126,8 +127,9 @@ func (r *replayRows) Next(dest []driver.Value) error {
 	r.i++
 	for i, v := range row {
 		if b, ok := v.([]byte); ok {
-			// A Scanner may keep the slice it is given.
-			v = append([]byte(nil), b...)
+			// A Scanner may keep the slice it is given. bytes.Clone keeps
+			// an empty, non-NULL value empty rather than nil.
+			v = bytes.Clone(b)
 		}
 		dest[i] = v
 	}

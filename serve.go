@@ -35,6 +35,9 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 // statement cannot be served whatever is cached. Callers hold the store's
 // lock.
 func (dc *dbCache) lookup(t *tableCache, p *plan) (res *result, missing []any, ok bool) {
+	if t.dupKeys {
+		return nil, nil, false
+	}
 	colIdx, names := t.star, t.starNames
 	if p.cols != nil {
 		names = p.cols
@@ -211,6 +214,9 @@ func nullTerms(stmt *gorm.Statement) []string {
 // to be NULL; it returns their keys in order, or nil when the result lacks
 // the primary key. Callers hold the lock.
 func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star bool, sc *scope, nulls []string) []any {
+	if t.dupKeys {
+		return nil
+	}
 	idx := make([]int, len(res.cols))
 	inOrder := true // the result's columns are the table's, in order
 	for i, c := range res.cols {
@@ -236,6 +242,7 @@ func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star
 		}
 	}
 	keys := make([]any, 0, len(res.rows))
+	seen := make(map[any]struct{}, len(res.rows))
 	parts := make([]any, len(t.pk))
 	for _, row := range res.rows {
 		ok := true
@@ -248,6 +255,15 @@ func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star
 			continue
 		}
 		k := compositeKey(parts)
+		if _, dup := seen[k]; dup {
+			// The model's primary key is not unique in the table (a view,
+			// or a table without the constraint): rows cannot be named by
+			// it. Nothing of the table is served from now on.
+			t.dupKeys = true
+			dc.invalidateTable(t, nil)
+			return nil
+		}
+		seen[k] = struct{}{}
 		vals := row // shared with res: neither is ever modified
 		if !inOrder {
 			vals = make([]any, len(t.cols))
@@ -284,29 +300,39 @@ func (dc *dbCache) markAbsent(t *tableCache, asked, got []any, loadedAt uint64) 
 }
 
 // storeCollections records, for each asked value of col, the complete list
-// of rows holding it.
+// of rows holding it. With one value, every row the database returned is
+// that value's, whatever its equality (collations, padding, types) made of
+// it. With several, rows are grouped by their normalized value, which only
+// integers make certain; any row that does not fall in an asked value's
+// group means the grouping cannot be trusted, and nothing is recorded.
 func (dc *dbCache) storeCollections(t *tableCache, col string, cls keyClass, vals []any, keys []any, loadedAt uint64) {
 	ci, ok := t.colIdx[col]
-	if !ok || cls != classInt && len(vals) > 1 {
-		// Under a case- or accent-insensitive collation one text value
-		// matches rows holding others: with several values asked, which
-		// row matched which is the database's secret.
+	if !ok || t.dupKeys || len(vals) > 1 && cls != classInt {
 		return
-	}
-	byVal := make(map[any][]any, len(vals))
-	for _, k := range keys {
-		e := t.rows[k]
-		if e == nil {
-			return // evicted already: the lists would be incomplete
-		}
-		if v, ok := normValue(e.val(ci), cls); ok {
-			byVal[v] = append(byVal[v], k)
-		}
 	}
 	m := t.colls[col]
 	if m == nil {
 		m = map[any]*collection{}
 		t.colls[col] = m
+	}
+	if len(vals) == 1 {
+		m[vals[0]] = &collection{keys: keys, loadedAt: loadedAt}
+		return
+	}
+	byVal := make(map[any][]any, len(vals))
+	for _, v := range vals {
+		byVal[v] = nil
+	}
+	for _, k := range keys {
+		e := t.rows[k]
+		if e == nil {
+			return // evicted already: the lists would be incomplete
+		}
+		v, ok := normValue(e.val(ci), cls)
+		if _, asked := byVal[v]; !ok || !asked {
+			return
+		}
+		byVal[v] = append(byVal[v], k)
 	}
 	for _, v := range vals {
 		m[v] = &collection{keys: byVal[v], loadedAt: loadedAt}
