@@ -203,6 +203,9 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 	if sc != nil && !b.byKey {
 		sc.keys = keys
 	}
+	if keys == nil || len(keys) != len(res.rows) {
+		return nil // some rows could not be keyed: nothing complete to record
+	}
 	if b.byKey && b.cls == classInt {
 		dc.markAbsent(t, vals, keys, loadedAt)
 	}

@@ -186,8 +186,11 @@ func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 	if sc != nil {
 		sc.keys = keys
 	}
-	if !p.servable || keys == nil || p.limit >= 0 && len(keys) >= p.limit {
-		return // a limit may have cut rows off
+	if !p.servable || keys == nil || len(keys) != len(res.rows) || p.limit >= 0 && len(keys) >= p.limit {
+		// A limit may have cut rows off, or some rows could not be keyed:
+		// the result says nothing complete about absent keys or
+		// collections.
+		return
 	}
 	if p.byKey && len(p.nulls) == 0 && len(t.pk) == 1 && t.pkCls[0] == classInt {
 		dc.markAbsent(t, p.keys, keys, loadedAt)

@@ -242,3 +242,32 @@ func scribble(v any) {
 		x.Label = "scribbled"
 	}
 }
+
+// ShFloatKey has a primary key the cache cannot key rows by.
+type ShFloatKey struct {
+	ID      float64 `gorm:"primaryKey"`
+	GroupID int
+}
+
+func TestRowsThatCannotBeKeyedAreNeverServed(t *testing.T) {
+	each(t, prefetch.Plugin{}, func(t *testing.T, e *env) {
+		require.NoError(t, e.plain.Migrator().DropTable(&ShFloatKey{}))
+		require.NoError(t, e.plain.AutoMigrate(&ShFloatKey{}))
+		t.Cleanup(func() { _ = e.plain.Migrator().DropTable(&ShFloatKey{}) })
+		require.NoError(t, e.plain.Create(&[]ShFloatKey{{1.5, 1}, {2.5, 1}, {3.5, 2}}).Error)
+		_, db := e.request()
+		// SQLite returns the keys as float64, which cannot key a row: the
+		// collection must not be recorded, and the read goes to the
+		// database again. PostgreSQL returns numeric as text, which can:
+		// the read is served, and must be right.
+		again := int64(0)
+		if e.name == "sqlite" {
+			again = 1
+		}
+		for i, n := range []int64{1, again} {
+			var got []ShFloatKey
+			e.requireQueries(t, n, func() { require.NoError(t, db.Where("group_id = ?", 1).Find(&got).Error) })
+			require.ElementsMatch(t, []ShFloatKey{{1.5, 1}, {2.5, 1}}, got, "read %d", i)
+		}
+	})
+}
