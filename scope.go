@@ -71,11 +71,8 @@ func (st *state) widen(db *gorm.DB, s *store, t *tableCache, p *plan, missing []
 func (st *state) findBatch(dc *dbCache, t *tableCache, p *plan, m any) *batch {
 	if p.byKey {
 		if len(t.pk) != 1 {
-			if e := t.rows[m]; e != nil && e.scope != nil && len(e.scope.keys) > 1 {
-				// Composite keys load by their own scope only, one key
-				// column at a time is not enough to name rows.
-				return nil
-			}
+			// A batch names rows by one column; composite keys are loaded
+			// by the statements that ask for them.
 			return nil
 		}
 		b := &batch{t: t, col: t.pk[0], cls: t.pkCls[0], byKey: true}
