@@ -109,12 +109,14 @@ func Invalidate(ctx context.Context, model any, ids ...any) {
 	name, typ := "", reflect.Type(nil)
 	if n, ok := model.(string); ok {
 		name = normTable(n)
-	} else if tn, ok := model.(schema.Tabler); ok {
-		name = normTable(tn.TableName())
 	} else {
 		typ = reflect.TypeOf(model)
 		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
 			typ = typ.Elem()
+		}
+		// A fresh value, as GORM does: model may be a typed nil pointer.
+		if tn, ok := reflect.New(typ).Interface().(schema.Tabler); ok {
+			name, typ = normTable(tn.TableName()), nil
 		}
 	}
 	s.mu.Lock()

@@ -2,9 +2,11 @@ package prefetch
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Writes invalidate what they may have changed by stamping it (see
@@ -37,6 +39,9 @@ func (st *state) afterWrite(db *gorm.DB, kind writeKind) {
 		c.all = true
 	case kind == writeCreate:
 		_, upsert := stmt.Clauses["ON CONFLICT"]
+		if ins, ok := stmt.Clauses["INSERT"].Expression.(clause.Insert); ok && ins.Modifier != "" {
+			upsert = true // INSERT OR REPLACE deletes rows that conflict on any unique index
+		}
 		if keys := createdKeys(stmt); keys != nil && !upsert {
 			c.addRows(table, keys)
 		} else {
@@ -69,6 +74,13 @@ func (st *state) afterRaw(db *gorm.DB) {
 		tx.dropCache()
 	}
 	c := parseWrites(sql)
+	if !c.all {
+		// Cascades apply to raw writes as much as to GORM's.
+		for _, t := range slices.Clone(c.tables) {
+			st.addCascades(&c, normTable(t), writeDelete)
+			st.addCascades(&c, normTable(t), writeUpdate)
+		}
+	}
 	st.commitChange(db, &c)
 }
 

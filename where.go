@@ -3,6 +3,7 @@ package prefetch
 import (
 	"database/sql/driver"
 	"reflect"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -32,9 +33,14 @@ func whereTerms(stmt *gorm.Statement) []term {
 		return []term{{}}
 	}
 	var out []term
+	conj := true // false once any part is joined by OR
 	var walk func(exprs []clause.Expression)
 	walk = func(exprs []clause.Expression) {
 		for _, e := range exprs {
+			if orJoined(e) {
+				conj = false
+				return
+			}
 			if and, ok := e.(clause.AndConditions); ok {
 				walk(and.Exprs)
 				continue
@@ -51,7 +57,32 @@ func whereTerms(stmt *gorm.Statement) []term {
 		}
 	}
 	walk(w.Exprs)
+	if !conj {
+		// The list is not a conjunction: no term can be read alone, for
+		// reads (never served) or writes (the whole table is stamped).
+		return []term{{}}
+	}
 	return out
+}
+
+// orJoined reports an expression that GORM joins to its neighbours with OR
+// rather than AND: a one-condition OrConditions (what db.Or builds), or a
+// string condition holding an OR that GORM does not parenthesize (it looks
+// only for " OR " with plain spaces).
+func orJoined(e clause.Expression) bool {
+	var sql string
+	switch x := e.(type) {
+	case clause.OrConditions:
+		return len(x.Exprs) == 1
+	case clause.Expr:
+		sql = x.SQL
+	case clause.NamedExpr:
+		sql = x.SQL
+	default:
+		return false
+	}
+	upper := strings.ToUpper(sql)
+	return !strings.Contains(upper, " OR ") && slices.Contains(strings.Fields(upper), "OR")
 }
 
 func termOf(stmt *gorm.Statement, e clause.Expression) term {
@@ -110,7 +141,7 @@ func exprTerm(stmt *gorm.Statement, x clause.Expr) term {
 		return term{col: col, vals: []any{x.Vars[0]}, ok: true}
 	case op == "IN ?" || op == "IN?":
 		if !isList(x.Vars[0]) {
-			return term{col: col, vals: []any{x.Vars[0]}, ok: true}
+			return term{} // "id IN $1": the database rejects it
 		}
 		rv := reflect.ValueOf(x.Vars[0])
 		if rv.Len() == 0 {

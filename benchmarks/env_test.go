@@ -41,9 +41,20 @@ type env struct {
 }
 
 var (
-	envMu sync.Mutex
-	envs  = map[string]*env{}
+	envMu    sync.Mutex
+	envs     = map[string]*env{}
+	cleanups []func() // closes the databases and removes the SQLite files, in TestMain
 )
+
+// TestMain removes the temporary SQLite databases once every benchmark has
+// run: the one for the largest scopes weighs tens of megabytes.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	os.Exit(code)
+}
 
 func postgresDSN() string {
 	if dsn := os.Getenv("PREFETCH_BENCH_POSTGRES_DSN"); dsn != "" {
@@ -85,10 +96,12 @@ func getEnv(b *testing.B, dialect string, sizes Sizes) *env {
 		if err != nil {
 			b.Fatal(err)
 		}
+		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
 		sqlDB, c, err := sqlcount.OpenSQLite(filepath.Join(dir, "bench.db") + "?_journal_mode=WAL&_busy_timeout=5000")
 		if err != nil {
 			b.Fatal(err)
 		}
+		cleanups = append(cleanups, func() { sqlDB.Close() })
 		count = c
 		open = func(cfg *gorm.Config) *gorm.DB {
 			db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), cfg)
@@ -102,6 +115,7 @@ func getEnv(b *testing.B, dialect string, sizes Sizes) *env {
 		if err != nil {
 			b.Fatal(err)
 		}
+		cleanups = append(cleanups, func() { sqlDB.Close() })
 		count = c
 		open = func(cfg *gorm.Config) *gorm.DB {
 			db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), cfg)

@@ -3,7 +3,10 @@
 // ratios), a chart of scenario (b), time per request of each alternative,
 // and one of scenario (g), cost per record against scope size.
 //
-//	go run ./cmd/chart -in results/latest.txt -out results/latest
+//	go run ./cmd/chart -out results/latest results/latest-sqlite.txt results/latest-postgres.txt
+//
+// The inputs (arguments, or -in when there are none) are read as one run:
+// run.sh writes a file per database.
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"log"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -102,12 +106,26 @@ func values(samples []sample, bench, key string) []string {
 }
 
 func main() {
-	in := flag.String("in", "results/latest.txt", "raw benchmark output")
+	in := flag.String("in", "", "raw benchmark output, when no files are given as arguments (default: results/latest-*.txt, run.sh's latest run on each database)")
 	out := flag.String("out", "results/latest", "prefix of the output files: PNG charts and a markdown file of tables")
 	flag.Parse()
-	samples, err := parse(*in)
-	if err != nil {
-		log.Fatal(err)
+	inputs := flag.Args()
+	if len(inputs) == 0 && *in != "" {
+		inputs = []string{*in}
+	}
+	if len(inputs) == 0 {
+		inputs, _ = filepath.Glob("results/latest-*.txt")
+	}
+	if len(inputs) == 0 {
+		log.Fatal("no benchmark output: give files as arguments or with -in")
+	}
+	var samples []sample
+	for _, path := range inputs {
+		s, err := parse(path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		samples = append(samples, s...)
 	}
 	md, err := os.Create(*out + "-tables.md")
 	if err != nil {

@@ -20,6 +20,7 @@ var scenarios = []struct {
 	{"BenchmarkUpdateByKey", "(f) updates by key", "plain", ""},
 	{"BenchmarkScopeSize", "(g) scope sizes", "", "preload"},
 	{"BenchmarkHTTP", "(h) an HTTP endpoint: JSON of 100 orders with customers and lines", "plain-n+1", "preload"},
+	{"BenchmarkProductTags", "many2many: 100 products, then each product's tags", "plain-n+1", "preload"},
 }
 
 // writeTables writes one markdown table per scenario and database: median
