@@ -10,14 +10,44 @@ import (
 // store is one request cache: what [NewContext] puts in a context. It holds
 // rows of every database registered with the plugin, each apart.
 type store struct {
-	mu  sync.Mutex          // protects dbs, everything reachable from it, and c
-	dbs map[*state]*dbCache // one per registered database
-	c   Stats               // counters; Rows is computed on read
+	mu       sync.Mutex          // protects the fields below and everything reachable from dbs
+	dbs      map[*state]*dbCache // one per registered database
+	c        Stats               // counters; Rows is computed on read
+	clears   uint64              // moves on at every Clear: loads begun before it store nothing
+	children map[*store]bool     // caches of open transactions begun by this request
 
 	group singleflight.Group // one batch load per scope chunk at a time
 }
 
 func newStore() *store { return &store{dbs: map[*state]*dbCache{}} }
+
+// adopt and disown keep track of the caches of the request's open
+// transactions, so that Clear and Invalidate reach them.
+func (s *store) adopt(c *store) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.children == nil {
+		s.children = map[*store]bool{}
+	}
+	s.children[c] = true
+}
+
+func (s *store) disown(c *store) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.children, c)
+}
+
+// kids returns the caches of the request's open transactions.
+func (s *store) kids() []*store {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*store, 0, len(s.children))
+	for c := range s.children {
+		out = append(out, c)
+	}
+	return out
+}
 
 func (s *store) stats() Stats {
 	s.mu.Lock()
@@ -30,15 +60,41 @@ func (s *store) stats() Stats {
 	return out
 }
 
-// db returns the cache of one database. Callers hold s.mu.
+// db returns the cache of one database. A cache made before the last change
+// of definitions (DDL) starts over: its column lists may be wrong. Callers
+// hold s.mu.
 func (s *store) db(st *state) *dbCache {
 	dc := s.dbs[st]
+	ddl := st.gens.info.ddl.Load()
+	if dc != nil && dc.ddl != ddl {
+		dc.dropAll()
+		dc = nil
+	}
 	if dc == nil {
-		dc = &dbCache{st: st, s: s, tables: map[string]*tableCache{}}
+		dc = &dbCache{st: st, s: s, tables: map[string]*tableCache{}, ddl: ddl}
 		dc.lru.next, dc.lru.prev = &dc.lru, &dc.lru
 		s.dbs[st] = dc
 	}
 	return dc
+}
+
+// loadMark is what a load notes before it is sent, to tell afterwards
+// whether what it read may still be stored.
+type loadMark struct {
+	at     uint64 // the database's clock (see generations.go)
+	ddl    uint64 // its definitions' version
+	clears uint64 // the request cache's Clear count
+}
+
+// mark returns the loadMark of a load about to be sent. Callers hold s.mu.
+func (s *store) mark(st *state) loadMark {
+	return loadMark{at: st.gens.now(), ddl: st.gens.info.ddl.Load(), clears: s.clears}
+}
+
+// storable reports whether a load marked m may store what it read: no
+// change of definitions and no Clear came between. Callers hold s.mu.
+func (s *store) storable(st *state, m loadMark) bool {
+	return m.clears == s.clears && m.ddl == st.gens.info.ddl.Load()
 }
 
 // unloaded marks a column a cached row has not loaded. A loaded NULL is nil.
@@ -50,7 +106,8 @@ var unloaded any = unloadedT{}
 type dbCache struct {
 	st     *state
 	s      *store
-	tables map[string]*tableCache // by the statement's table name
+	ddl    uint64                 // the definitions' version it was made under
+	tables map[string]*tableCache // by table name and row identity (see identOf)
 	lru    entry                  // sentinel of the recency list, newest first
 	rows   int                    // entries held, absent ones included
 }
@@ -58,6 +115,7 @@ type dbCache struct {
 // tableCache holds the cached rows of one table.
 type tableCache struct {
 	name      string
+	ident     string // the row identity: key columns and their classes
 	gens      *tableGens
 	sch       *schema.Schema
 	pk        []string   // primary key columns
@@ -107,28 +165,51 @@ type refList struct {
 	sc   *scope // the scope these values form on the referenced table
 }
 
+// table returns the cache of a table's rows as model sch names them. Rows
+// are identified by table and key columns, never by model: two models on
+// one table with the same primary key share rows, and two with different
+// keys (id, or a legacy unique number) have a cache each.
 func (dc *dbCache) table(name string, sch *schema.Schema) *tableCache {
-	t := dc.tables[name]
+	id := dc.st.identOf(sch)
+	key := name + "\x00" + id
+	t := dc.tables[key]
 	if t == nil {
 		t = &tableCache{
 			name:   name,
+			ident:  id,
 			gens:   dc.st.gens.table(name),
 			colIdx: map[string]int{},
 			rows:   map[any]*entry{},
 			colls:  map[string]map[any]*collection{},
 		}
-		dc.tables[name] = t
-	}
-	if sch != nil && t.sch != sch {
-		t.sch = sch
-		t.pk = t.pk[:0]
-		t.pkCls = t.pkCls[:0]
+		t.gens.addIdent(id)
 		for _, f := range sch.PrimaryFields {
 			t.pk = append(t.pk, f.DBName)
 			t.pkCls = append(t.pkCls, classOf(f))
 		}
+		dc.tables[key] = t
 	}
+	t.sch = sch
 	return t
+}
+
+// tablesNamed returns the caches of a table, one per row identity.
+func (dc *dbCache) tablesNamed(name string) []*tableCache {
+	var out []*tableCache
+	for _, t := range dc.tables {
+		if t.name == name {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// dropAll drops every row of the cache. Callers hold the store's lock.
+func (dc *dbCache) dropAll() {
+	for dc.lru.next != &dc.lru {
+		dc.drop(dc.lru.next)
+	}
+	dc.tables = map[string]*tableCache{}
 }
 
 func (t *tableCache) col(name string) int {
@@ -333,12 +414,17 @@ func (sc *scope) refList(dc *dbCache, col string, cls keyClass) *refList {
 	return r
 }
 
-// clearAll drops every row of the store.
+// clearAll drops every row of the store and of its transactions' caches.
+// Loads under way when it is called store nothing.
 func (s *store) clearAll() {
+	for _, c := range s.kids() {
+		c.clearAll()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.clears++
 	for _, dc := range s.dbs {
 		s.c.Invalidations += int64(dc.rows)
+		dc.dropAll()
 	}
-	s.dbs = map[*state]*dbCache{}
 }

@@ -1,6 +1,7 @@
 package prefetch
 
 import (
+	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -21,18 +22,31 @@ func (st *state) register(db *gorm.DB) error {
 	if err := db.Callback().Query().Replace("gorm:query", st.queryCallback); err != nil {
 		return fmt.Errorf("prefetch: wrap gorm:query: %w", err)
 	}
+	cb := db.Callback()
 	regs := []struct {
 		name string
 		err  error
 	}{
-		{"create", db.Callback().Create().After("gorm:after_create").Before("gorm:commit_or_rollback_transaction").
+		// Writes are invalidated right after the statement ran, before
+		// any After* hook: a hook that reads back what was written must
+		// see it.
+		{"create", cb.Create().After("gorm:create").Before("gorm:after_create").
 			Register("prefetch:invalidate_create", st.afterCreate)},
-		{"update", db.Callback().Update().After("gorm:after_update").Before("gorm:commit_or_rollback_transaction").
+		{"update", cb.Update().After("gorm:update").Before("gorm:after_update").
 			Register("prefetch:invalidate_update", st.afterUpdate)},
-		{"delete", db.Callback().Delete().After("gorm:after_delete").Before("gorm:commit_or_rollback_transaction").
+		{"delete", cb.Delete().After("gorm:delete").Before("gorm:after_delete").
 			Register("prefetch:invalidate_delete", st.afterDelete)},
-		{"raw", db.Callback().Raw().After("gorm:raw").Register("prefetch:invalidate_raw", st.afterRaw)},
-		{"row", db.Callback().Row().After("gorm:row").Register("prefetch:invalidate_row", st.afterRaw)},
+		{"raw", cb.Raw().After("gorm:raw").Register("prefetch:invalidate_raw", st.afterRaw)},
+		{"row", cb.Row().After("gorm:row").Register("prefetch:invalidate_row", st.afterRaw)},
+		// A failed statement may have aborted the transaction it ran in
+		// (PostgreSQL refuses every later statement until a rollback):
+		// from then on the transaction's reads go to the database.
+		{"query", cb.Query().After("*").Register("prefetch:note_failure", noteFailure)},
+		{"create", cb.Create().After("*").Register("prefetch:note_failure", noteFailure)},
+		{"update", cb.Update().After("*").Register("prefetch:note_failure", noteFailure)},
+		{"delete", cb.Delete().After("*").Register("prefetch:note_failure", noteFailure)},
+		{"raw", cb.Raw().After("*").Register("prefetch:note_failure", noteFailure)},
+		{"row", cb.Row().After("*").Register("prefetch:note_failure", noteFailure)},
 	}
 	for _, r := range regs {
 		if r.err != nil {
@@ -48,10 +62,8 @@ func (st *state) register(db *gorm.DB) error {
 func (st *state) queryCallback(db *gorm.DB) {
 	v := valOf(db.Statement.Context)
 	raw := db.Statement.SQL.Len() > 0
-	if tx := trackedTx(db.Statement.ConnPool); tx != nil && v.s != nil && !v.disabled {
-		v.s = tx.cacheFor(v.s)
-	} else if inTx(db) {
-		v.s = nil
+	if v.s != nil && !v.disabled {
+		v.s = st.cacheFor(db, v.s)
 	}
 	if raw || v.s == nil || v.disabled || db.Error != nil || db.DryRun {
 		st.query(db)
@@ -66,7 +78,9 @@ func (st *state) queryCallback(db *gorm.DB) {
 		return
 	}
 	p := analyze(db)
-	if p == nil {
+	if p == nil || len(db.Statement.Vars) > st.maxVars || st.gens.isView(p.table) {
+		// Not whole rows of a table; more bound values than the database
+		// accepts (it must reject the statement itself); or a view.
 		st.query(db)
 		return
 	}
@@ -77,11 +91,41 @@ func (st *state) queryCallback(db *gorm.DB) {
 	st.fetch(db, v.s, p)
 }
 
-// inTx reports whether the statement runs inside a transaction. Inside one
-// the plugin began, reads use the transaction's own cache; inside any other
-// they go to the database: a transaction sees its own uncommitted writes,
-// which must never reach the request cache.
-func inTx(db *gorm.DB) bool {
-	_, ok := db.Statement.ConnPool.(gorm.TxCommitter)
-	return ok
+// cacheFor returns the cache a statement may use: the request cache s for a
+// statement on the plugin's own pool, the transaction's own cache inside a
+// transaction begun through it, and nil for anything else. Nothing is
+// cached for a statement whose context has ended (it must fail as the
+// database fails it), on a connection taken with db.Connection or a pool
+// the plugin did not wrap (its session state is its own), or while the
+// database is not cacheable (a transaction begun with raw SQL is open, or
+// a session setting changed on a shared pool).
+func (st *state) cacheFor(db *gorm.DB, s *store) *store {
+	if db.Statement.Context.Err() != nil || !st.gens.cacheable() {
+		return nil
+	}
+	switch cp := db.Statement.ConnPool.(type) {
+	case *pool:
+		if cp.st == st {
+			return s
+		}
+	case *gorm.PreparedStmtDB:
+		if p, ok := cp.ConnPool.(*pool); ok && p.st == st {
+			return s
+		}
+	default:
+		if tx := trackedTx(cp); tx != nil && tx.parent.st == st {
+			return tx.cacheFor(s)
+		}
+	}
+	return nil
+}
+
+// noteFailure marks the transaction a failed statement ran in.
+func noteFailure(db *gorm.DB) {
+	if db.Error == nil || errors.Is(db.Error, gorm.ErrRecordNotFound) {
+		return
+	}
+	if tx := trackedTx(db.Statement.ConnPool); tx != nil {
+		tx.fail()
+	}
 }

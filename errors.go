@@ -2,7 +2,7 @@ package prefetch
 
 import "errors"
 
-// Errors returned by [Load] and [Plugin.Initialize]. Match them with [errors.Is]:
+// Errors returned by [Load], [Invalidate] and [Plugin.Initialize]. Match them with [errors.Is]:
 // the returned errors wrap them with the place where the problem was found.
 var (
 	// ErrInvalidDest reports a destination that [Load] cannot fill: nil, not a
@@ -15,6 +15,14 @@ var (
 	// ErrUnknownName reports a name given to [Load] that is neither an
 	// association nor a column of the model.
 	ErrUnknownName = errors.New("prefetch: unknown association or column")
+
+	// ErrUnknownTable reports a table given to [Invalidate] that no model or
+	// statement of a database with the plugin has named.
+	ErrUnknownTable = errors.New("prefetch: unknown table")
+
+	// ErrInvalidKey reports an id given to [Invalidate] that cannot be a
+	// primary key of the table.
+	ErrInvalidKey = errors.New("prefetch: invalid key")
 
 	// ErrInvalidConfig reports a [Plugin] field with a value it cannot use.
 	ErrInvalidConfig = errors.New("prefetch: invalid configuration")

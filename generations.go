@@ -1,6 +1,7 @@
 package prefetch
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,13 +31,51 @@ type gens struct {
 
 	mu     sync.RWMutex
 	tables map[string]*tableGens // by normalized table name; protected by mu
+
+	info dbInfo // what the catalog and session statements say of the database
 }
 
 // tableGens holds the stamps of one table.
+//
+// Row buckets are stamped by key; a key is only meaningful for the key
+// columns it was read by. A table read through models with different primary
+// keys (a legacy model keyed by another unique column) has several row
+// identities: a write by key then stamps the whole table, since it cannot
+// say which rows of the other identities it changed.
 type tableGens struct {
 	table atomic.Uint64 // writes that may have changed any row
 	coll  atomic.Uint64 // writes that may have changed which rows match a column value
 	rows  [rowBuckets]atomic.Uint64
+
+	mu     sync.Mutex               // serializes additions to idents
+	idents atomic.Pointer[[]string] // row identities (key columns) read so far
+}
+
+// addIdent records that rows of the table are cached under identity id. It
+// is called before the load that caches them reads the clock, so that a
+// write that stamped by key without knowing id ran before that load.
+func (t *tableGens) addIdent(id string) {
+	if p := t.idents.Load(); p != nil && slices.Contains(*p, id) {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var cur []string
+	if p := t.idents.Load(); p != nil {
+		cur = *p
+	}
+	if slices.Contains(cur, id) {
+		return
+	}
+	next := append(slices.Clone(cur), id)
+	t.idents.Store(&next)
+}
+
+// soleIdent reports whether id is the only identity rows of the table are
+// cached under (or none is).
+func (t *tableGens) soleIdent(id string) bool {
+	p := t.idents.Load()
+	return p == nil || len(*p) == 0 || len(*p) == 1 && (*p)[0] == id
 }
 
 func newGens() *gens {
@@ -124,9 +163,10 @@ type change struct {
 	colls  []string // tables whose collections change
 }
 
-// rowsOf is keys of one table.
+// rowsOf is keys of one table, under one row identity (see identOf).
 type rowsOf struct {
 	table string
+	ident string
 	keys  []any
 }
 
@@ -135,8 +175,8 @@ func (c *change) addTable(t string) {
 	c.colls = append(c.colls, t)
 }
 
-func (c *change) addRows(t string, keys []any) {
-	c.rows = append(c.rows, rowsOf{t, keys})
+func (c *change) addRows(t, ident string, keys []any) {
+	c.rows = append(c.rows, rowsOf{t, ident, keys})
 	c.colls = append(c.colls, t)
 }
 
@@ -169,6 +209,12 @@ func (g *gens) apply(c *change) {
 	}
 	for _, r := range c.rows {
 		tg := g.table(r.table)
+		// Checked now, after the clock moved: an identity added later
+		// belongs to a load that reads the clock after v.
+		if !tg.soleIdent(r.ident) {
+			stampMax(&tg.table, v)
+			continue
+		}
 		for _, k := range r.keys {
 			stampMax(&tg.rows[hashKey(k)%rowBuckets], v)
 		}

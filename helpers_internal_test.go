@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-func TestParseWrites(t *testing.T) {
+func TestClassifyFindsWrittenTables(t *testing.T) {
 	cases := []struct {
 		sql    string
 		all    bool
@@ -17,15 +17,16 @@ func TestParseWrites(t *testing.T) {
 		{"SELECT * FROM users WHERE id = 1", false, nil},
 		{"SELECT * FROM users FOR UPDATE", false, nil},
 		{"UPDATE users SET name = 'x' WHERE id = 1", false, []string{"users"}},
-		{`UPDATE "public"."users" SET name = 'UPDATE orders' WHERE id = $1`, false, []string{`"public"."users"`}},
+		{`UPDATE "public"."users" SET name = 'UPDATE orders' WHERE id = $1`, false, []string{"users"}},
 		{"INSERT INTO orders (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET id = 2", false, []string{"orders"}},
-		{"INSERT OR REPLACE INTO `orders` VALUES (1)", false, []string{"`orders`"}},
+		{"INSERT OR REPLACE INTO `orders` VALUES (1)", false, []string{"orders"}},
 		{"DELETE FROM lines WHERE order_id IN (SELECT id FROM orders)", false, []string{"lines"}},
 		{"WITH gone AS (DELETE FROM a RETURNING *) INSERT INTO b SELECT * FROM gone", false, []string{"a", "b"}},
-		{"TRUNCATE TABLE a, b", false, []string{"a", "b"}},
+		{"TRUNCATE TABLE a, b", true, nil},
 		{"-- comment UPDATE x\nSELECT 1", false, nil},
-		{"ALTER TABLE users ADD COLUMN age int", false, []string{"users"}},
-		{"CREATE TABLE t (id int REFERENCES u ON DELETE CASCADE ON UPDATE CASCADE)", false, nil},
+		{"/* UPDATE x */ select 1", false, nil},
+		{"ALTER TABLE users ADD COLUMN age int", true, nil},
+		{"CREATE TABLE t (id int REFERENCES u ON DELETE CASCADE ON UPDATE CASCADE)", true, nil},
 		{"SAVEPOINT sp1", false, nil},
 		{"ROLLBACK TO SAVEPOINT sp1", false, nil},
 		{"CALL refresh_everything()", true, nil},
@@ -36,15 +37,77 @@ func TestParseWrites(t *testing.T) {
 		{"REINDEX users", true, nil},
 		{"SELECT replace(name, 'a', 'b') FROM users", false, nil},
 		{"REPLACE INTO users VALUES (1)", false, []string{"users"}},
+		{"COPY users FROM STDIN", false, []string{"users"}},
+		{"COPY users TO STDOUT", false, nil},
+		{"COPY (SELECT 1) TO STDOUT", false, nil},
+		{"(SELECT 1) UNION (SELECT 2)", false, nil},
+		{"EXPLAIN ANALYZE UPDATE users SET x = 1", true, nil},
+		{"REFRESH MATERIALIZED VIEW v", true, nil},
+		{"SET search_path TO tenant_a", true, nil},
+		{"SET statement_timeout = 5", false, nil},
+		{"commit", true, nil},
 	}
 	for _, tc := range cases {
-		c := parseWrites(tc.sql)
-		require.Equal(t, tc.all, c.all, tc.sql)
+		e := classify(tc.sql, nil)
+		require.Equal(t, tc.all, e.change.all, tc.sql)
 		if !tc.all {
-			got := slices.Clone(c.tables)
-			require.ElementsMatch(t, tc.tables, got, tc.sql)
+			require.ElementsMatch(t, tc.tables, slices.Clone(e.change.tables), tc.sql)
 		}
 	}
+}
+
+func TestClassifyReadsControlAndSessionState(t *testing.T) {
+	cases := []struct {
+		sql  string
+		vars []any
+		want effect
+	}{
+		{"BEGIN", nil, effect{begin: true}},
+		{"  begin immediate", nil, effect{begin: true}},
+		{"START TRANSACTION", nil, effect{begin: true}},
+		{"/* c */ COMMIT", nil, effect{end: true, change: change{all: true}}},
+		{"END", nil, effect{end: true, change: change{all: true}}},
+		{"ABORT", nil, effect{end: true, change: change{all: true}}},
+		{"-- c\nROLLBACK", nil, effect{end: true, change: change{all: true}}},
+		{"rollback to savepoint sp1", nil, effect{rollbackTo: true}},
+		{"ROLLBACK TRANSACTION TO sp1", nil, effect{rollbackTo: true}},
+		{"SET LOCAL search_path TO t1", nil, effect{local: true}},
+		{"set local app.tenant = 'a'", nil, effect{local: true}},
+		{"SET LOCAL statement_timeout = 1", nil, effect{}},
+		{"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", nil, effect{}},
+		{"SELECT set_config('app.tenant', 'a', true)", nil, effect{local: true}},
+		{"SELECT set_config('app.tenant', $1, $2)", []any{"a", true}, effect{local: true}},
+		{"SELECT set_config('app.tenant', $1, $2)", []any{"a", false}, effect{session: true, change: change{all: true}}},
+		{"SELECT set_config('app.tenant', f(1, true), false)", nil, effect{session: true, change: change{all: true}}},
+		{"SELECT pg_catalog.set_config('a', 'b', false)", nil, effect{session: true, change: change{all: true}}},
+		{"SET ROLE tenant_a", nil, effect{session: true, change: change{all: true}}},
+		{"SET SESSION AUTHORIZATION bob", nil, effect{session: true, change: change{all: true}}},
+		{"RESET ALL", nil, effect{session: true, change: change{all: true}}},
+		{"DISCARD ALL", nil, effect{session: true, change: change{all: true}}},
+		{"ATTACH DATABASE 'x.db' AS x", nil, effect{session: true, change: change{all: true}}},
+		{"DETACH x", nil, effect{session: true, change: change{all: true}}},
+		{"PRAGMA foreign_keys = ON", nil, effect{}},
+		{"PRAGMA table_info(users)", nil, effect{}},
+		{"PRAGMA case_sensitive_like = 1", nil, effect{session: true, change: change{all: true}}},
+		{"PRAGMA reverse_unordered_selects", nil, effect{}},
+		{"CREATE TEMP TABLE users (id int)", nil, effect{session: true, ddl: true, change: change{all: true}}},
+		{"CREATE OR REPLACE VIEW \"V1\" AS SELECT 1", nil, effect{ddl: true, views: []string{"v1"}, change: change{all: true}}},
+		{"create materialized view if not exists s.mv as select 1", nil, effect{ddl: true, views: []string{"mv"}, change: change{all: true}}},
+	}
+	for _, tc := range cases {
+		require.Equal(t, tc.want, classify(tc.sql, tc.vars), tc.sql)
+	}
+}
+
+func TestClassifyReadsForeignKeyActions(t *testing.T) {
+	e := classify(`CREATE TABLE "lines" (id int, order_id int REFERENCES orders(id) ON DELETE CASCADE,
+		product_id int REFERENCES products (id), CONSTRAINT fk FOREIGN KEY (x) REFERENCES "public"."X" ON UPDATE SET NULL)`, nil)
+	require.Equal(t, []link{
+		{child: "lines", parent: "orders", onDelete: true},
+		{child: "lines", parent: "x", onUpdate: true},
+	}, e.cascades)
+	e = classify("ALTER TABLE ONLY kids ADD CONSTRAINT k FOREIGN KEY (p) REFERENCES parents (id) ON DELETE SET DEFAULT", nil)
+	require.Equal(t, []link{{child: "kids", parent: "parents", onDelete: true}}, e.cascades)
 }
 
 func TestSplitAnd(t *testing.T) {

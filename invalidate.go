@@ -1,9 +1,9 @@
 package prefetch
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
-	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -35,7 +35,9 @@ func (st *state) afterWrite(db *gorm.DB, kind writeKind) {
 	var c change
 	table := stmt.Table
 	switch {
-	case table == "" || stmt.Schema == nil || !plainTable(stmt):
+	case table == "" || stmt.Schema == nil || !plainTable(stmt) || st.gens.isLinked(table):
+		// Unknown target, or one whose rows are read through other names
+		// too (views, inheritance): anything may have changed.
 		c.all = true
 	case kind == writeCreate:
 		_, upsert := stmt.Clauses["ON CONFLICT"]
@@ -43,7 +45,7 @@ func (st *state) afterWrite(db *gorm.DB, kind writeKind) {
 			upsert = true // INSERT OR REPLACE deletes rows that conflict on any unique index
 		}
 		if keys := createdKeys(stmt); keys != nil && !upsert {
-			c.addRows(table, keys)
+			c.addRows(table, st.identOf(stmt.Schema), keys)
 		} else {
 			c.addTable(table)
 		}
@@ -53,7 +55,7 @@ func (st *state) afterWrite(db *gorm.DB, kind writeKind) {
 		// old key is stamped, and the new key can only have been cached
 		// as absent, which every write to the table makes stale.
 		if keys := writtenKeys(stmt); keys != nil {
-			c.addRows(table, keys)
+			c.addRows(table, st.identOf(stmt.Schema), keys)
 		} else {
 			c.addTable(table)
 		}
@@ -62,31 +64,79 @@ func (st *state) afterWrite(db *gorm.DB, kind writeKind) {
 	st.commitChange(db, &c)
 }
 
-// afterRaw invalidates what raw SQL (db.Exec, db.Raw, Rows) may have written.
+// afterRaw handles raw SQL (db.Exec, db.Raw, Row/Rows, the Migrator): the
+// tables it may have written, transaction control, session state and
+// definitions.
 func (st *state) afterRaw(db *gorm.DB) {
 	if db.Statement.SQL.Len() == 0 || db.DryRun {
 		return
 	}
-	sql := db.Statement.SQL.String()
-	if tx := trackedTx(db.Statement.ConnPool); tx != nil && startsWithWord(sql, "ROLLBACK") {
+	e := classify(db.Statement.SQL.String(), db.Statement.Vars)
+	cp := db.Statement.ConnPool
+	tx := trackedTx(cp)
+	onPool := tx == nil && st.ownsPool(cp)
+	switch {
+	case e.rollbackTo && tx != nil:
 		// ROLLBACK TO SAVEPOINT undoes writes the transaction's cache
 		// may have read back.
 		tx.dropCache()
+	case e.begin && onPool:
+		// A transaction begun with raw SQL on the pool holds one of its
+		// connections: reads may see its uncommitted writes until it ends.
+		st.gens.info.rawTx.Add(1)
 	}
-	c := parseWrites(sql)
-	if !c.all {
-		// Cascades apply to raw writes as much as to GORM's.
-		for _, t := range slices.Clone(c.tables) {
-			st.addCascades(&c, normTable(t), writeDelete)
-			st.addCascades(&c, normTable(t), writeUpdate)
+	if e.end {
+		if tx != nil {
+			tx.fail()
+		} else if onPool && st.gens.info.rawTx.Add(-1) < 0 {
+			st.gens.info.rawTx.Add(1)
 		}
 	}
-	st.commitChange(db, &c)
+	if (e.session || e.local) && tx != nil {
+		tx.dropCache() // rows read under the old state
+	}
+	if e.session && (tx != nil || onPool) {
+		st.sessionChanged(db)
+	}
+	if e.ddl {
+		st.gens.info.ddl.Add(1)
+	}
+	st.gens.addNames(&st.gens.info.views, e.views)
+	st.gens.addCascades(e.cascades)
+	c := &e.change
+	if !c.all {
+		for _, t := range slices.Clone(c.tables) {
+			if st.gens.isLinked(t) {
+				c.all = true
+				break
+			}
+			// Cascades apply to raw writes as much as to GORM's.
+			st.addCascades(c, normTable(t), writeDelete)
+			st.addCascades(c, normTable(t), writeUpdate)
+		}
+	}
+	st.commitChange(db, c)
 }
 
-func startsWithWord(sql, word string) bool {
-	sql = strings.TrimLeft(sql, " \t\r\n(")
-	return len(sql) >= len(word) && strings.EqualFold(sql[:len(word)], word)
+// sessionChanged handles a change of session state (search_path, a role,
+// a setting row-level security reads) on a connection of the pool: it
+// stays on that connection after the statement, so later reads depend on
+// which connection runs them. With a pool of one connection that is
+// well defined: everything read before is stale. With more, no cached row
+// can be known to be what a later read would return, and the plugin stops
+// caching for this database.
+func (st *state) sessionChanged(db *gorm.DB) {
+	if st.singleConn() {
+		return // the statement stamped everything
+	}
+	why := fmt.Sprintf("session state changed on a shared connection pool (%.80q); "+
+		"run it inside a transaction (SET LOCAL) or on db.Connection to keep the cache", db.Statement.SQL.String())
+	if st.gens.turnOff(why) {
+		db.Logger.Warn(db.Statement.Context, "prefetch: caching turned off for this database: %s", why)
+		if st.cfg.Logger != nil {
+			st.cfg.Logger.WarnContext(db.Statement.Context, "prefetch: caching turned off", "reason", why)
+		}
+	}
 }
 
 // commitChange stamps a change now and, inside a transaction the plugin
@@ -191,12 +241,31 @@ func writtenKeys(stmt *gorm.Statement) []any {
 	return keys
 }
 
-// addCascades adds the tables whose foreign keys the database updates or
-// deletes in cascade (OnDelete/OnUpdate constraints of known models).
+// addCascades adds the tables whose rows the database updates or deletes in
+// cascade when rows of table are written: foreign keys with ON DELETE or ON
+// UPDATE actions, from models' constraint tags, the catalog and DDL run
+// through GORM, followed transitively.
 func (st *state) addCascades(c *change, table string, kind writeKind) {
-	for _, l := range st.linksOf(table) {
-		if l.parent == table && (kind == writeDelete && l.onDelete || kind == writeUpdate && l.onUpdate) {
-			c.addTable(l.child)
+	seen := map[string]bool{normTable(table): true}
+	queue := []string{table}
+	for len(queue) > 0 {
+		t := queue[0]
+		queue = queue[1:]
+		var children []string
+		for _, l := range st.linksOf(t) {
+			if l.parent == t && (kind == writeDelete && l.onDelete || kind == writeUpdate && l.onUpdate) {
+				children = append(children, l.child)
+			}
+		}
+		children = append(children, st.gens.cascadesFrom(normTable(t), kind)...)
+		for _, ch := range children {
+			if !seen[normTable(ch)] {
+				seen[normTable(ch)] = true
+				c.addTable(ch)
+				// A cascaded delete or key update may cascade further;
+				// SET NULL updates the child, which may cascade as an update.
+				queue = append(queue, ch)
+			}
 		}
 	}
 }

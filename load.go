@@ -65,9 +65,40 @@ func Load(db *gorm.DB, dest any, names ...string) error {
 		}
 	}
 	if len(assocs) > 0 {
+		dest, rv = withoutNils(dest, rv)
+		if rv.Kind() == reflect.Slice && rv.Len() == 0 {
+			return nil
+		}
 		return loadAssociations(db, sch, dest, rv, assocs)
 	}
 	return nil
+}
+
+// withoutNils returns a slice of pointers without its nil elements (a new
+// slice holding the same pointers, so that loading fills the caller's
+// records), or dest unchanged.
+func withoutNils(dest any, rv reflect.Value) (any, reflect.Value) {
+	if rv.Kind() != reflect.Slice || rv.Type().Elem().Kind() != reflect.Pointer {
+		return dest, rv
+	}
+	nils := 0
+	for i := 0; i < rv.Len(); i++ {
+		if rv.Index(i).IsNil() {
+			nils++
+		}
+	}
+	if nils == 0 {
+		return dest, rv
+	}
+	out := reflect.MakeSlice(rv.Type(), 0, rv.Len()-nils)
+	for i := 0; i < rv.Len(); i++ {
+		if e := rv.Index(i); !e.IsNil() {
+			out = reflect.Append(out, e)
+		}
+	}
+	ptr := reflect.New(rv.Type())
+	ptr.Elem().Set(out)
+	return ptr.Interface(), ptr.Elem()
 }
 
 // loadTarget checks dest and returns the struct or slice it designates.

@@ -1,8 +1,10 @@
 package prefetch
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"gorm.io/gorm"
@@ -36,6 +38,15 @@ type Plugin struct {
 	// Logger receives a debug line for every batch load. nil means silent.
 	// Batch loads are also reported to GORM's own logger, like any statement.
 	Logger *slog.Logger
+
+	// Database names the database this handle reaches. Handles with the
+	// same name share invalidation: a write through one is seen by the
+	// request caches of all. "" (the default) matches handles by the
+	// connection pool given to the dialector (the same *sql.DB) or by
+	// dialector name and DSN; set it for handles the plugin cannot match,
+	// such as a read and a write handle opened with different DSNs on one
+	// database.
+	Database string
 }
 
 // Name returns "prefetch", the name GORM registers the plugin under.
@@ -47,8 +58,11 @@ type state struct {
 	cfg   Plugin
 	gens  *gens
 	query func(*gorm.DB) // the gorm:query callback the plugin wraps
+	pool  *pool          // the database's pool, as the plugin wrapped it
 
-	naming schema.Namer // the database's naming strategy, for guessed links
+	naming  schema.Namer // the database's naming strategy, for guessed links
+	maxVars int          // most bound values the database accepts in one statement
+	parsed  sync.Map     // schema cache for models Invalidate parses
 
 	mu      sync.RWMutex
 	schemas map[string]*schema.Schema // by table, every model seen; protected by mu
@@ -70,12 +84,56 @@ func (p Plugin) Initialize(db *gorm.DB) error {
 	case p.MaxRows < 0:
 		p.MaxRows = 0 // no limit
 	}
-	st := &state{cfg: p, gens: newGens(), naming: db.NamingStrategy, schemas: map[string]*schema.Schema{}}
+	st := &state{cfg: p, gens: sharedGens(p, db), naming: db.NamingStrategy, schemas: map[string]*schema.Schema{},
+		maxVars: maxVarsOf(db)}
 	if err := st.register(db); err != nil {
 		return err
 	}
 	st.wrapPool(db)
+	addState(st)
+	if err := st.gens.readCatalog(db); err != nil {
+		// Views and foreign keys declared in DDL are then known only
+		// from the DDL run through GORM.
+		db.Logger.Warn(context.Background(), "%v", err)
+	}
 	return nil
+}
+
+// maxVarsOf returns the most bound values one statement may carry on the
+// database: a statement with more is sent to the database, which rejects it
+// (or not) itself.
+func maxVarsOf(db *gorm.DB) int {
+	switch db.Dialector.Name() {
+	case "postgres":
+		return 65535 // the extended protocol's limit
+	case "sqlite":
+		return 32766 // SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32
+	}
+	return 999
+}
+
+// identOf returns the row identity of a model's rows: its key columns and
+// how their values compare. Rows of one table read through models with the
+// same identity are the same rows.
+func (st *state) identOf(sch *schema.Schema) string { return identOfSchema(sch) }
+
+var idents sync.Map // *schema.Schema -> its row identity
+
+func identOfSchema(sch *schema.Schema) string {
+	if id, ok := idents.Load(sch); ok {
+		return id.(string)
+	}
+	var b strings.Builder
+	for i, f := range sch.PrimaryFields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(f.DBName)
+		b.WriteByte(':')
+		b.WriteByte('0' + byte(classOf(f)))
+	}
+	idents.Store(sch, b.String())
+	return b.String()
 }
 
 // noteSchema remembers a model, so that relations between tables can be

@@ -1,111 +1,284 @@
 package prefetch
 
 import (
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 )
 
-// parseWrites reads raw SQL for the tables it may write. It knows the
-// statements that read or change nothing cached (SELECT, SAVEPOINT, SET...)
-// and the ones that name the tables they write (INSERT INTO, UPDATE, DELETE
-// FROM, REPLACE, MERGE, TRUNCATE, ALTER/DROP TABLE, COPY ... FROM), including
-// inside WITH clauses and after other statements. Anything else, or SQL it
-// cannot tokenize, may have written anything.
-func parseWrites(sql string) change {
-	var c change
+// Raw SQL (db.Exec, db.Raw, Row/Rows, the Migrator) is read for what it may
+// do besides returning rows: the tables it writes, transaction control,
+// session state, and changes of definitions. The classifier knows the
+// statements that change nothing cached and the ones that name what they
+// change; anything else, or SQL it cannot tokenize, may have changed
+// anything. Comments, white space and case never change the reading.
+
+// effect is what raw SQL may have done besides returning rows.
+type effect struct {
+	change     change   // rows and tables it may have written (all: anything)
+	ddl        bool     // it changed definitions: every cache of the database starts over
+	views      []string // views it created or replaced: never cached
+	cascades   []link   // foreign keys with ON DELETE/UPDATE actions it declared
+	begin      bool     // BEGIN, START TRANSACTION
+	end        bool     // COMMIT, END, ROLLBACK, ABORT
+	rollbackTo bool     // ROLLBACK TO SAVEPOINT
+	session    bool     // it changed session state that later reads depend on
+	local      bool     // it changed transaction-local state (SET LOCAL, set_config(..., true))
+}
+
+// harmlessSettings are settings that change no row a SELECT returns.
+var harmlessSettings = map[string]bool{
+	"statement_timeout": true, "lock_timeout": true, "idle_in_transaction_session_timeout": true,
+	"idle_session_timeout": true, "application_name": true, "client_min_messages": true,
+	"log_statement": true, "log_min_duration_statement": true, "synchronous_commit": true,
+	"work_mem": true, "maintenance_work_mem": true, "jit": true,
+}
+
+// harmlessPragmas are SQLite pragmas that change no row a SELECT returns
+// (settings of storage, locking and checks) or only read.
+var harmlessPragmas = map[string]bool{
+	"foreign_keys": true, "busy_timeout": true, "journal_mode": true, "synchronous": true,
+	"cache_size": true, "temp_store": true, "mmap_size": true, "wal_autocheckpoint": true,
+	"wal_checkpoint": true, "optimize": true, "page_size": true, "auto_vacuum": true,
+	"incremental_vacuum": true, "analysis_limit": true, "cache_spill": true, "threads": true,
+	"soft_heap_limit": true, "hard_heap_limit": true, "secure_delete": true, "cell_size_check": true,
+	"automatic_index": true, "shrink_memory": true, "defer_foreign_keys": true, "query_only": true,
+	"locking_mode": true, "checkpoint_fullfsync": true, "fullfsync": true, "ignore_check_constraints": true,
+	"table_info": true, "table_xinfo": true, "table_list": true, "index_list": true, "index_info": true,
+	"index_xinfo": true, "foreign_key_list": true, "foreign_key_check": true, "database_list": true,
+	"compile_options": true, "integrity_check": true, "quick_check": true, "function_list": true,
+	"collation_list": true, "pragma_list": true, "module_list": true, "data_version": true,
+	"schema_version": true, "user_version": true, "application_id": true, "freelist_count": true,
+	"page_count": true, "max_page_count": true, "encoding": true,
+}
+
+// readOnly are statements that write nothing by themselves; the tables
+// written inside them (a WITH ... UPDATE) are found by keyword.
+var readOnly = map[string]bool{
+	"SELECT": true, "WITH": true, "VALUES": true, "TABLE": true, "SHOW": true, "SAVEPOINT": true,
+	"RELEASE": true, "VACUUM": true, "ANALYZE": true, "LISTEN": true, "UNLISTEN": true,
+	"NOTIFY": true, "DEALLOCATE": true, "PREPARE": true, "LOCK": true,
+}
+
+// classify reads raw SQL and its bound values.
+func classify(sql string, vars []any) effect {
+	var e effect
 	toks, ok := tokenize(sql)
 	if !ok {
-		c.all = true
-		return c
+		e.change.all = true
+		return e
 	}
-	start := true
-	for i := 0; i < len(toks); i++ {
-		w := toks[i]
-		if w == ";" {
-			start = true
+	for _, s := range statements(toks) {
+		e.statement(s)
+		if setConfigIndex(s) >= 0 {
+			e.setConfig(s, toks, vars)
+		}
+	}
+	return e
+}
+
+// statement classifies one statement.
+func (e *effect) statement(s []string) {
+	i := 0
+	for i < len(s) && s[i] == "(" {
+		i++
+	}
+	if i == len(s) {
+		return
+	}
+	head, rest := s[i], s[i+1:]
+	switch head {
+	case "BEGIN", "START":
+		e.begin = true
+	case "COMMIT", "END", "ABORT":
+		// What the transaction wrote is committed or undone now.
+		e.end, e.change.all = true, true
+	case "ROLLBACK":
+		if slices.Contains(rest[:min(len(rest), 2)], "TO") {
+			e.rollbackTo = true
+		} else {
+			e.end, e.change.all = true, true
+		}
+	case "SET", "RESET":
+		e.setting(head, rest)
+	case "DISCARD", "ATTACH", "DETACH":
+		e.session = true
+		e.change.all = true
+	case "PRAGMA":
+		e.pragma(rest)
+	case "CREATE", "ALTER", "DROP", "COMMENT", "GRANT", "REVOKE", "REINDEX", "CLUSTER", "REFRESH", "SECURITY":
+		// Definitions, permissions and policies change what any later
+		// read returns or whether it fails.
+		e.ddl = true
+		e.change.all = true
+		e.definition(head, rest)
+	case "EXPLAIN":
+		if len(rest) > 0 && (rest[0] == "ANALYZE" || rest[0] == "ANALYSE") {
+			e.change.all = true // it runs the statement
+			return
+		}
+		e.writes(s)
+	case "INSERT", "REPLACE", "UPDATE", "DELETE", "MERGE", "COPY":
+		e.writes(s)
+	default:
+		if !readOnly[head] {
+			e.change.all = true // TRUNCATE (and its cascades), CALL, DO, EXECUTE, anything unknown
+			return
+		}
+		e.writes(s)
+	}
+}
+
+// setting reads SET and RESET.
+func (e *effect) setting(head string, rest []string) {
+	local := false
+	if len(rest) > 0 && (rest[0] == "SESSION" || rest[0] == "LOCAL") {
+		local = rest[0] == "LOCAL"
+		rest = rest[1:]
+	}
+	if head == "SET" && len(rest) > 0 && (rest[0] == "TRANSACTION" || rest[0] == "CONSTRAINTS") {
+		return // isolation, read-only, deferred constraints: no row changes
+	}
+	if len(rest) > 0 && harmlessSettings[strings.ToLower(rest[0])] {
+		return
+	}
+	if local {
+		e.local = true
+	} else {
+		e.session = true
+		e.change.all = true
+	}
+}
+
+// pragma reads a SQLite PRAGMA: harmless ones change nothing, reads change
+// nothing, any other assignment changes session state.
+func (e *effect) pragma(rest []string) {
+	if len(rest) == 0 {
+		return
+	}
+	name := strings.ToLower(rest[0])
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	if harmlessPragmas[name] || len(rest) == 1 {
+		return
+	}
+	e.session = true
+	e.change.all = true
+}
+
+// definition reads CREATE VIEW names and the foreign keys with actions that
+// CREATE TABLE and ALTER TABLE declare.
+func (e *effect) definition(head string, rest []string) {
+	i := 0
+	temp := false
+	for i < len(rest) {
+		switch rest[i] {
+		case "OR", "REPLACE", "UNIQUE", "MATERIALIZED", "RECURSIVE", "UNLOGGED", "GLOBAL", "LOCAL", "IF", "NOT", "EXISTS":
+			i++
+			continue
+		case "TEMP", "TEMPORARY":
+			temp = true
+			i++
 			continue
 		}
-		if start {
-			start = false
-			if !knownStatement(w, toks[i+1:]) {
-				c.all = true
-				return c
+		break
+	}
+	if i >= len(rest) {
+		return
+	}
+	kind := rest[i]
+	name := ""
+	for j := i + 1; j < len(rest); j++ {
+		if w := rest[j]; w != "IF" && w != "NOT" && w != "EXISTS" && w != "ONLY" {
+			if isIdent(w) {
+				name = w
 			}
+			break
 		}
+	}
+	switch {
+	case head == "CREATE" && kind == "VIEW" && name != "":
+		e.views = append(e.views, normTable(name))
+	case kind == "TABLE" && name != "":
+		if head == "CREATE" && temp {
+			e.session = true // a temporary table may hide a table of the same name
+		}
+		e.cascades = append(e.cascades, references(normTable(name), rest)...)
+	}
+}
+
+// references finds "REFERENCES parent ... ON DELETE|UPDATE CASCADE|SET ..."
+// in the definition of table child.
+func references(child string, toks []string) []link {
+	var out []link
+	for i := 0; i < len(toks); i++ {
+		if toks[i] != "REFERENCES" || i+1 >= len(toks) || !isIdent(toks[i+1]) {
+			continue
+		}
+		l := link{child: child, parent: normTable(toks[i+1])}
+		for j := i + 2; j+2 < len(toks) && toks[j] != "REFERENCES"; j++ {
+			if toks[j] != "ON" || toks[j+2] != "CASCADE" && toks[j+2] != "SET" {
+				continue
+			}
+			l.onDelete = l.onDelete || toks[j+1] == "DELETE"
+			l.onUpdate = l.onUpdate || toks[j+1] == "UPDATE"
+		}
+		if l.onDelete || l.onUpdate {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// writes finds the tables a statement writes by their keywords, wherever
+// they stand (WITH clauses, RETURNING subqueries).
+func (e *effect) writes(s []string) {
+	for i, w := range s {
 		prev := ""
 		if i > 0 {
-			prev = toks[i-1]
+			prev = s[i-1]
 		}
 		var tables []string
 		switch w {
 		case "REPLACE":
-			if prev == "OR" || i+1 >= len(toks) || toks[i+1] != "INTO" {
+			if prev == "OR" || i+1 >= len(s) || s[i+1] != "INTO" {
 				continue // INSERT OR REPLACE, or the replace() function
 			}
-			tables = targetAfter(toks[i+1:], "INTO")
+			tables = targetAfter(s[i+1:], "INTO")
 		case "INSERT", "MERGE":
-			tables = targetAfter(toks[i+1:], "INTO")
+			tables = targetAfter(s[i+1:], "INTO")
 		case "UPDATE":
 			if prev == "FOR" || prev == "KEY" || prev == "ON" || prev == "DO" {
 				continue // locking, constraint actions, upserts
 			}
-			tables = targetAfter(toks[i+1:], "")
+			tables = targetAfter(s[i+1:], "")
 		case "DELETE":
 			if prev == "ON" {
 				continue
 			}
-			if tables = targetAfter(toks[i+1:], "FROM"); tables == nil {
-				c.all = true
-				return c
-			}
-		case "TRUNCATE":
-			tables = tableList(toks[i+1:])
-		case "ALTER", "DROP":
-			if i+1 < len(toks) && toks[i+1] == "TABLE" {
-				tables = tableList(toks[i+2:])
-			}
+			tables = targetAfter(s[i+1:], "FROM")
 		case "COPY":
-			if i+2 < len(toks) && toks[i+2] == "FROM" {
-				tables = []string{toks[i+1]}
+			switch {
+			case i+1 < len(s) && s[i+1] == "(":
+				continue // COPY (query) TO ...
+			case i+1 < len(s) && isIdent(s[i+1]) && slices.Contains(s[i+2:], "FROM"):
+				tables = []string{s[i+1]}
+			case slices.Contains(s[i+1:], "TO"):
+				continue // COPY table TO ...: a read
 			}
 		default:
 			continue
 		}
 		if tables == nil {
-			c.all = true
-			return c
+			e.change.all = true
+			return
 		}
 		for _, t := range tables {
-			c.addTable(t)
+			e.change.addTable(normTable(t))
 		}
 	}
-	return c
-}
-
-// knownStatement reports whether a statement starting with keyword w is one
-// whose writes, if any, the parser finds by their keywords.
-func knownStatement(w string, rest []string) bool {
-	switch w {
-	case "SELECT", "WITH", "VALUES", "INSERT", "REPLACE", "UPDATE", "DELETE", "MERGE",
-		"TRUNCATE", "ALTER", "DROP", "COPY", "SHOW", "PRAGMA", "SAVEPOINT", "RELEASE",
-		"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "SET", "RESET", "VACUUM", "ANALYZE",
-		"LISTEN", "UNLISTEN", "NOTIFY", "DEALLOCATE", "DISCARD", "PREPARE":
-		return true
-	case "EXPLAIN":
-		return len(rest) == 0 || rest[0] != "ANALYZE"
-	case "CREATE":
-		// New tables, views, indexes and the like hold nothing cached;
-		// functions, rules and triggers change what later writes do, which
-		// the parser cannot follow.
-		for _, r := range rest {
-			switch r {
-			case "TABLE", "INDEX", "VIEW", "SEQUENCE", "SCHEMA", "TYPE", "EXTENSION", "DATABASE":
-				return true
-			case "FUNCTION", "PROCEDURE", "TRIGGER", "RULE":
-				return false
-			}
-		}
-	}
-	return false
 }
 
 // targetAfter returns the table after an optional keyword (INTO, FROM),
@@ -130,129 +303,83 @@ func targetAfter(toks []string, kw string) []string {
 	return []string{toks[i]}
 }
 
-// tableList reads "[IF EXISTS] [ONLY] t1, t2".
-func tableList(toks []string) []string {
-	i := 0
-	if i+1 < len(toks) && toks[i] == "IF" && toks[i+1] == "EXISTS" {
-		i += 2
-	}
-	if i < len(toks) && (toks[i] == "ONLY" || toks[i] == "TABLE") {
-		i++
-	}
-	var out []string
-	for i < len(toks) && isIdent(toks[i]) {
-		out = append(out, toks[i])
-		if i+1 >= len(toks) || toks[i+1] != "," {
-			break
+// setConfigIndex returns where a call of PostgreSQL's set_config starts in
+// s, or -1.
+func setConfigIndex(s []string) int {
+	for i, w := range s {
+		if (w == "SET_CONFIG" || w == "PG_CATALOG.SET_CONFIG") && i+1 < len(s) && s[i+1] == "(" {
+			return i
 		}
-		i += 2
 	}
-	return out
+	return -1
 }
 
-func isIdent(t string) bool {
-	if t == "" {
+// setConfig reads set_config(name, value, is_local): transaction-local when
+// is_local is the literal true or a bound true, session-wide otherwise.
+func (e *effect) setConfig(s, all []string, vars []any) {
+	for at := 0; at < len(s); {
+		i := setConfigIndex(s[at:])
+		if i < 0 {
+			return
+		}
+		i += at
+		args := callArgs(s[i+2:])
+		if len(args) == 3 && len(args[2]) == 1 && isTrue(args[2][0], all, vars) {
+			e.local = true
+		} else {
+			e.session = true
+			e.change.all = true
+		}
+		at = i + 1
+	}
+}
+
+// callArgs splits the tokens after a call's "(" into its top-level
+// arguments, up to the matching ")".
+func callArgs(toks []string) [][]string {
+	var args [][]string
+	var cur []string
+	depth := 0
+	for _, w := range toks {
+		switch w {
+		case "(":
+			depth++
+		case ")":
+			if depth == 0 {
+				return append(args, cur)
+			}
+			depth--
+		case ",":
+			if depth == 0 {
+				args, cur = append(args, cur), nil
+				continue
+			}
+		}
+		cur = append(cur, w)
+	}
+	return nil // no closing parenthesis: not a call the reader understands
+}
+
+// isTrue reports whether token w is the literal true or a placeholder bound
+// to true. "?" placeholders are numbered by their order in all.
+func isTrue(w string, all []string, vars []any) bool {
+	if w == "TRUE" {
+		return true
+	}
+	n := -1
+	switch {
+	case strings.HasPrefix(w, "$"):
+		i, err := strconv.Atoi(w[1:])
+		if err != nil {
+			return false
+		}
+		n = i - 1
+	case w == "?":
+		return false // the position of a "?" is ambiguous once split; be safe
+	}
+	if n < 0 || n >= len(vars) {
 		return false
 	}
-	c := t[0]
-	return c == '"' || c == '`' || c == '[' || c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	v := reflect.ValueOf(vars[n])
+	return v.IsValid() && v.Kind() == reflect.Bool && v.Bool()
 }
-
-// tokenize splits SQL into upper-cased words (identifiers keep their case
-// and quotes; a qualified name is one token), and punctuation that matters
-// here: ";" and ",". String literals and comments are dropped. It fails on
-// what it cannot read safely, such as PostgreSQL's dollar quoting.
-func tokenize(sql string) ([]string, bool) {
-	var toks []string
-	for i := 0; i < len(sql); {
-		c := sql[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '(' || c == ')':
-			i++
-		case c == '-' && i+1 < len(sql) && sql[i+1] == '-':
-			for i < len(sql) && sql[i] != '\n' {
-				i++
-			}
-		case c == '/' && i+1 < len(sql) && sql[i+1] == '*':
-			end := strings.Index(sql[i+2:], "*/")
-			if end < 0 {
-				return nil, false
-			}
-			i += end + 4
-		case c == '\'':
-			j := i + 1
-			for ; j < len(sql); j++ {
-				if sql[j] == '\'' {
-					if j+1 < len(sql) && sql[j+1] == '\'' {
-						j++
-						continue
-					}
-					break
-				}
-			}
-			if j >= len(sql) {
-				return nil, false
-			}
-			i = j + 1
-		case c == '$':
-			// $1 placeholders are fine; $$ or $tag$ quoting is not.
-			j := i + 1
-			for j < len(sql) && sql[j] >= '0' && sql[j] <= '9' {
-				j++
-			}
-			if j == i+1 {
-				return nil, false
-			}
-			i = j
-		case c == ';' || c == ',':
-			toks = append(toks, string(c))
-			i++
-		case isIdent(string(c)) || c >= '0' && c <= '9':
-			j := i
-			for j < len(sql) {
-				d := sql[j]
-				if d == '"' || d == '`' || d == '[' {
-					closer := d
-					if d == '[' {
-						closer = ']'
-					}
-					end := strings.IndexByte(sql[j+1:], closer)
-					if end < 0 {
-						return nil, false
-					}
-					j += end + 2
-					continue
-				}
-				if d == '_' || d == '.' || d == '$' || d >= 'a' && d <= 'z' || d >= 'A' && d <= 'Z' || d >= '0' && d <= '9' {
-					j++
-					continue
-				}
-				break
-			}
-			w := sql[i:j]
-			if !strings.ContainsAny(w, "\"`[") {
-				if up := strings.ToUpper(w); isKeyword(up) {
-					w = up
-				}
-			}
-			toks = append(toks, w)
-			i = j
-		default:
-			i++ // operators, placeholders
-		}
-	}
-	return toks, true
-}
-
-var keywords = map[string]bool{}
-
-func init() {
-	for _, k := range strings.Fields(`SELECT WITH VALUES INSERT REPLACE UPDATE DELETE MERGE TRUNCATE ALTER DROP COPY
-		SHOW PRAGMA SAVEPOINT RELEASE BEGIN START COMMIT END ROLLBACK SET RESET VACUUM ANALYZE LISTEN UNLISTEN
-		NOTIFY DEALLOCATE DISCARD PREPARE EXPLAIN CREATE TABLE INDEX VIEW SEQUENCE SCHEMA TYPE EXTENSION DATABASE
-		FUNCTION PROCEDURE TRIGGER RULE INTO FROM ONLY OR IF EXISTS FOR KEY ON DO`) {
-		keywords[k] = true
-	}
-}
-
-func isKeyword(w string) bool { return keywords[w] }

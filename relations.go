@@ -14,6 +14,7 @@ type link struct {
 	child  string // table holding the foreign key
 	col    string // foreign-key column
 	parent string // table whose primary key it holds
+	pcol   string // that primary key's column
 
 	// A link from a constraint with ON DELETE or ON UPDATE actions tells
 	// which writes to the parent the database carries over to the child.
@@ -46,7 +47,7 @@ func (st *state) buildLinks() map[string][]link {
 		if parent == nil || len(parent.PrimaryFields) != 1 || parent.PrimaryFields[0].DBName != pk.DBName {
 			return
 		}
-		l := link{child: child, col: col, parent: parent.Table}
+		l := link{child: child, col: col, parent: parent.Table, pcol: pk.DBName}
 		if seen[l] {
 			return
 		}

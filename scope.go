@@ -39,7 +39,7 @@ type batch struct {
 
 // widen loads the chunks of the scopes holding the missing keys or values.
 // It reports whether anything was loaded.
-func (st *state) widen(db *gorm.DB, s *store, t *tableCache, p *plan, missing []any) bool {
+func (st *state) widen(db *gorm.DB, s *store, p *plan, missing []any) bool {
 	loaded := false
 	done := map[any]bool{}
 	for _, m := range missing {
@@ -48,7 +48,7 @@ func (st *state) widen(db *gorm.DB, s *store, t *tableCache, p *plan, missing []
 		}
 		s.mu.Lock()
 		dc := s.db(st)
-		b := st.findBatch(dc, t, p, m)
+		b := st.findBatch(dc, dc.table(p.table, p.sch), p, m)
 		s.mu.Unlock()
 		if b == nil {
 			continue
@@ -81,21 +81,12 @@ func (st *state) findBatch(dc *dbCache, t *tableCache, p *plan, m any) *batch {
 			return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("s%p", e.scope))
 		}
 		for _, l := range st.linksOf(t.name) {
-			if l.parent != t.name || l.col == "" {
+			if l.parent != t.name || l.col == "" || l.pcol != t.pk[0] {
 				continue
 			}
-			ct := dc.tables[l.child]
-			if ct == nil {
-				continue
-			}
-			for i := len(ct.scopes) - 1; i >= 0; i-- {
-				r := ct.scopes[i].refList(dc, l.col, b.cls)
-				if _, ok := r.idx[m]; ok && len(r.vals) > 1 {
-					if r.sc == nil {
-						r.sc = &scope{t: t, keys: r.vals}
-					}
-					b.list, b.sc = r.vals, r.sc
-					return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("r%p", r))
+			for _, ct := range dc.tablesNamed(l.child) {
+				if b := st.refBatch(dc, ct, l, b, m); b != nil {
+					return b
 				}
 			}
 		}
@@ -106,14 +97,33 @@ func (st *state) findBatch(dc *dbCache, t *tableCache, p *plan, m any) *batch {
 		if l.child != t.name || l.col != p.collCol {
 			continue
 		}
-		pt := dc.tables[l.parent]
-		if pt == nil || len(pt.pk) != 1 {
+		for _, pt := range dc.tablesNamed(l.parent) {
+			if len(pt.pk) != 1 || pt.pk[0] != l.pcol {
+				continue
+			}
+			if e := pt.rows[m]; e != nil && e.scope != nil && len(e.scope.keys) > 1 {
+				b.list = e.scope.keys
+				return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("c%p/%s", e.scope, p.collCol))
+			}
+		}
+	}
+	return nil
+}
+
+// refBatch finds, among the recent scopes of child table ct, one whose
+// values of the link's column include m: they form the scope of m on the
+// parent table.
+func (st *state) refBatch(dc *dbCache, ct *tableCache, l link, b *batch, m any) *batch {
+	for i := len(ct.scopes) - 1; i >= 0; i-- {
+		r := ct.scopes[i].refList(dc, l.col, b.cls)
+		if _, ok := r.idx[m]; !ok || len(r.vals) < 2 {
 			continue
 		}
-		if e := pt.rows[m]; e != nil && e.scope != nil && len(e.scope.keys) > 1 {
-			b.list = e.scope.keys
-			return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("c%p/%s", e.scope, p.collCol))
+		if r.sc == nil || r.sc.t != b.t {
+			r.sc = &scope{t: b.t, keys: r.vals}
 		}
+		b.list, b.sc = r.vals, r.sc
+		return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("r%p", r))
 	}
 	return nil
 }
@@ -163,6 +173,7 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 			vals = append(vals, v)
 		}
 	}
+	mark := s.mark(st)
 	s.mu.Unlock()
 	if len(vals) == 0 {
 		return nil
@@ -170,7 +181,7 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 
 	query, vars := batchSQL(db, b, vals)
 	begin := time.Now()
-	loadedAt := st.gens.now()
+	loadedAt := mark.at
 	res, err := runCapture(ctx, db.Statement.ConnPool, query, vars)
 	rows := int64(0)
 	if res != nil {
@@ -189,6 +200,9 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 	defer s.mu.Unlock()
 	s.c.BatchLoads++
 	s.c.Prefetched += rows
+	if !s.storable(st, mark) {
+		return nil
+	}
 	dc = s.db(st)
 	t := dc.table(b.table, b.sch)
 	sc := b.sc

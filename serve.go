@@ -17,8 +17,10 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	t := dc.table(p.table, p.sch)
 	res, missing, ok := dc.lookup(t, p)
 	s.mu.Unlock()
-	if ok && res == nil && len(missing) > 0 && !v.noPrefetch && st.widen(db, s, t, p, missing) {
+	if ok && res == nil && len(missing) > 0 && !v.noPrefetch && st.widen(db, s, p, missing) {
 		s.mu.Lock()
+		dc = s.db(st) // a Clear or a change of definitions may have replaced them
+		t = dc.table(p.table, p.sch)
 		res, _, ok = dc.lookup(t, p)
 		s.mu.Unlock()
 	}
@@ -154,7 +156,10 @@ func cmpKeys(a, b any) int {
 // destination through GORM and stores them in the request cache.
 func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 	stmt := db.Statement
-	loadedAt := st.gens.now()
+	s.mu.Lock()
+	mark := s.mark(st)
+	s.mu.Unlock()
+	loadedAt := mark.at
 	rs, err := stmt.ConnPool.QueryContext(stmt.Context, stmt.SQL.String(), stmt.Vars...)
 	if err != nil {
 		db.AddError(err)
@@ -172,7 +177,7 @@ func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.c.Misses++
-	if res.err != nil || closeErr != nil {
+	if res.err != nil || closeErr != nil || !s.storable(st, mark) {
 		return
 	}
 	dc := s.db(st)

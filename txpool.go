@@ -30,14 +30,38 @@ func (st *state) wrapPool(db *gorm.DB) {
 		return // no pool, or the database is itself a transaction
 	case *gorm.PreparedStmtDB:
 		if _, ok := cp.ConnPool.(gorm.TxCommitter); !ok {
-			cp.ConnPool = &pool{ConnPool: cp.ConnPool, st: st}
+			st.pool = &pool{ConnPool: cp.ConnPool, st: st}
+			cp.ConnPool = st.pool
 		}
 	default:
-		db.ConnPool = &pool{ConnPool: cp, st: st}
+		st.pool = &pool{ConnPool: cp, st: st}
+		db.ConnPool = st.pool
 	}
 	if db.Statement != nil && db.Statement.ConnPool == old {
 		db.Statement.ConnPool = db.ConnPool
 	}
+}
+
+// ownsPool reports whether cp is the plugin's pool of this database (bare or
+// inside GORM's prepared-statement pool), as opposed to a transaction, a
+// connection taken with db.Connection, or a pool given by the user.
+func (st *state) ownsPool(cp gorm.ConnPool) bool {
+	if ps, ok := cp.(*gorm.PreparedStmtDB); ok {
+		cp = ps.ConnPool
+	}
+	p, ok := cp.(*pool)
+	return ok && p.st == st
+}
+
+// singleConn reports whether the database's pool holds at most one
+// connection, so that session state set on it applies to every later
+// statement.
+func (st *state) singleConn() bool {
+	if st.pool == nil {
+		return false
+	}
+	sqlDB, err := st.pool.GetDBConn()
+	return err == nil && sqlDB.Stats().MaxOpenConnections == 1
 }
 
 // BeginTx begins a transaction on the wrapped pool and wraps it.
@@ -90,10 +114,11 @@ type txPool struct {
 	gorm.Tx
 	parent *pool
 
-	mu      sync.Mutex
-	written change // everything the transaction wrote; protected by mu
-	cache   *store // rows read inside the transaction; protected by mu
-	owner   *store // the request cache whose statements began using it
+	mu      sync.Mutex // protects the fields below
+	written change     // everything the transaction wrote
+	cache   *store     // rows read inside the transaction
+	owner   *store     // the request cache whose statements began using it
+	failed  bool       // a statement failed, or raw SQL ended the transaction: nothing more is cached
 }
 
 // cacheFor returns the transaction's own cache, for a statement of the
@@ -103,10 +128,24 @@ type txPool struct {
 func (tx *txPool) cacheFor(req *store) *store {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
+	if tx.failed {
+		return nil
+	}
 	if tx.cache == nil {
 		tx.cache, tx.owner = newStore(), req
+		req.adopt(tx.cache)
 	}
 	return tx.cache
+}
+
+// fail stops caching for the rest of the transaction: a statement failed
+// (PostgreSQL then refuses every statement until a rollback, which a cache
+// must not hide), or raw SQL ended the transaction under GORM's feet.
+func (tx *txPool) fail() {
+	tx.dropCache()
+	tx.mu.Lock()
+	tx.failed = true
+	tx.mu.Unlock()
 }
 
 // dropCache forgets what was read inside the transaction, counting its
@@ -119,6 +158,7 @@ func (tx *txPool) dropCache() {
 	if c == nil || owner == nil {
 		return
 	}
+	owner.disown(c)
 	st := c.stats()
 	owner.mu.Lock()
 	owner.c.Hits += st.Hits

@@ -1,0 +1,254 @@
+package prefetch
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Handles on one database share what the plugin knows of it: the stamps of
+// its writes (so that a write through one handle reaches the caches of the
+// others), what its catalog says of its tables, and whether anything of it
+// may be cached at all. Handles are matched by Plugin.Database when set,
+// otherwise by the connection pool given to the dialector (the same *sql.DB)
+// or by dialector name and DSN.
+
+// dbInfo is what all handles on one database share, beside its stamps.
+type dbInfo struct {
+	ddl   atomic.Uint64          // moves on at every change of definitions: caches start over
+	rawTx atomic.Int64           // transactions begun with raw SQL on a pool, not yet ended
+	off   atomic.Pointer[string] // why nothing of the database may be cached any more; nil while it may
+
+	mu       sync.Mutex                      // serializes updates of views and cascades
+	views    atomic.Pointer[map[string]bool] // tables that are views, foreign or inherited tables: never cached
+	linked   atomic.Pointer[map[string]bool] // tables in an inheritance or partition tree: writes stamp everything
+	cascades atomic.Pointer[[]link]          // foreign keys with actions, from the catalog and DDL seen
+}
+
+var registry = struct {
+	mu sync.Mutex
+	m  map[string]*gens // by database key; protected by mu
+}{m: map[string]*gens{}}
+
+// sharedGens returns the stamps every handle on the same database shares.
+func sharedGens(p Plugin, db *gorm.DB) *gens {
+	key := p.Database
+	if key == "" {
+		key = databaseKey(db)
+	} else {
+		key = "name " + key
+	}
+	if key == "" {
+		return newGens()
+	}
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	g := registry.m[key]
+	if g == nil {
+		g = newGens()
+		registry.m[key] = g
+	}
+	return g
+}
+
+// databaseKey derives a key from the dialector: the connection pool it was
+// given, or its DSN. It reads the fields by name, so that the plugin needs
+// no driver package: gorm.io/driver/sqlite has DSN and Conn; postgres has
+// them in its *Config.
+func databaseKey(db *gorm.DB) string {
+	if db.Dialector == nil {
+		return ""
+	}
+	name := db.Dialector.Name()
+	v := reflect.ValueOf(db.Dialector)
+	for depth := 0; depth < 3; depth++ {
+		for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+			if v.IsNil() {
+				return ""
+			}
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			return ""
+		}
+		if c := v.FieldByName("Conn"); c.IsValid() && c.Kind() == reflect.Interface && !c.IsNil() {
+			if e := c.Elem(); e.Kind() == reflect.Pointer {
+				return fmt.Sprintf("%s conn %#x", name, e.Pointer())
+			}
+		}
+		if d := v.FieldByName("DSN"); d.IsValid() && d.Kind() == reflect.String && d.String() != "" {
+			return name + " dsn " + d.String()
+		}
+		if c := v.FieldByName("Config"); c.IsValid() {
+			v = c
+			continue
+		}
+		return ""
+	}
+	return ""
+}
+
+// isView reports whether table is never cached: a view (its rows change
+// with tables the plugin cannot map), a materialized or foreign table.
+func (g *gens) isView(table string) bool {
+	m := g.info.views.Load()
+	return m != nil && (*m)[normTable(table)]
+}
+
+// isLinked reports whether writes to table may change rows read through
+// another table name (inheritance, partitions, views over it).
+func (g *gens) isLinked(table string) bool {
+	if g.isView(table) {
+		return true
+	}
+	m := g.info.linked.Load()
+	return m != nil && (*m)[normTable(table)]
+}
+
+// addNames adds tables to one of the catalog sets.
+func (g *gens) addNames(set *atomic.Pointer[map[string]bool], names []string) {
+	if len(names) == 0 {
+		return
+	}
+	g.info.mu.Lock()
+	defer g.info.mu.Unlock()
+	next := map[string]bool{}
+	if m := set.Load(); m != nil {
+		for k := range *m {
+			next[k] = true
+		}
+	}
+	for _, n := range names {
+		next[normTable(n)] = true
+	}
+	set.Store(&next)
+}
+
+// addCascades records foreign keys with actions.
+func (g *gens) addCascades(ls []link) {
+	if len(ls) == 0 {
+		return
+	}
+	g.info.mu.Lock()
+	defer g.info.mu.Unlock()
+	var next []link
+	if p := g.info.cascades.Load(); p != nil {
+		next = append(next, *p...)
+	}
+	next = append(next, ls...)
+	g.info.cascades.Store(&next)
+}
+
+// cascadesFrom returns the tables whose rows the database changes when rows
+// of parent are deleted (or updated).
+func (g *gens) cascadesFrom(parent string, kind writeKind) []string {
+	p := g.info.cascades.Load()
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for _, l := range *p {
+		if l.parent == parent && (kind == writeDelete && l.onDelete || kind == writeUpdate && l.onUpdate) {
+			out = append(out, l.child)
+		}
+	}
+	return out
+}
+
+// turnOff stops all caching of the database for the rest of the process.
+// It reports whether this call turned it off.
+func (g *gens) turnOff(why string) bool {
+	return g.info.off.CompareAndSwap(nil, &why)
+}
+
+// cacheable reports whether reads of the database may be cached now.
+func (g *gens) cacheable() bool {
+	return g.info.off.Load() == nil && g.info.rawTx.Load() == 0
+}
+
+// catalog queries, one per dialect: views and other tables never cached,
+// tables in inheritance trees, and foreign keys with actions (child,
+// parent, on delete, on update).
+var catalogSQL = map[string][3]string{
+	"postgres": {
+		`SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relkind IN ('v', 'm', 'f')`,
+		`SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relkind = 'p' OR c.relispartition
+			OR c.oid IN (SELECT inhrelid FROM pg_catalog.pg_inherits UNION SELECT inhparent FROM pg_catalog.pg_inherits)`,
+		`SELECT ch.relname, pa.relname, c.confdeltype IN ('c', 'n', 'd'), c.confupdtype IN ('c', 'n', 'd')
+			FROM pg_catalog.pg_constraint c
+			JOIN pg_catalog.pg_class ch ON ch.oid = c.conrelid
+			JOIN pg_catalog.pg_class pa ON pa.oid = c.confrelid
+			WHERE c.contype = 'f' AND (c.confdeltype IN ('c', 'n', 'd') OR c.confupdtype IN ('c', 'n', 'd'))`,
+	},
+	"sqlite": {
+		`SELECT name FROM sqlite_master WHERE type = 'view' UNION ALL SELECT name FROM sqlite_temp_master WHERE type = 'view'`,
+		``,
+		`SELECT m.name, f."table", f.on_delete IN ('CASCADE', 'SET NULL', 'SET DEFAULT'), f.on_update IN ('CASCADE', 'SET NULL', 'SET DEFAULT')
+			FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'`,
+	},
+}
+
+// readCatalog reads, once when the plugin is registered, what the database's
+// catalog says of tables that cannot be treated as plain tables. Tables and
+// views created later through GORM are read from their DDL. A catalog that
+// cannot be read leaves the sets empty; the error is returned for the
+// plugin to log.
+func (g *gens) readCatalog(db *gorm.DB) error {
+	q, ok := catalogSQL[db.Dialector.Name()]
+	if !ok || db.ConnPool == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	names := func(query string) ([]string, error) {
+		if query == "" {
+			return nil, nil
+		}
+		rows, err := db.ConnPool.QueryContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return nil, err
+			}
+			out = append(out, n)
+		}
+		return out, rows.Err()
+	}
+	views, err := names(q[0])
+	if err != nil {
+		return fmt.Errorf("prefetch: read views from the catalog: %w", err)
+	}
+	g.addNames(&g.info.views, views)
+	linked, err := names(q[1])
+	if err != nil {
+		return fmt.Errorf("prefetch: read inherited tables from the catalog: %w", err)
+	}
+	g.addNames(&g.info.linked, linked)
+	rows, err := db.ConnPool.QueryContext(ctx, q[2])
+	if err != nil {
+		return fmt.Errorf("prefetch: read foreign keys from the catalog: %w", err)
+	}
+	defer rows.Close()
+	var ls []link
+	for rows.Next() {
+		var child, parent string
+		var del, upd sql.NullBool
+		if err := rows.Scan(&child, &parent, &del, &upd); err != nil {
+			return fmt.Errorf("prefetch: read foreign keys from the catalog: %w", err)
+		}
+		ls = append(ls, link{child: normTable(child), parent: normTable(parent), onDelete: del.Bool, onUpdate: upd.Bool})
+	}
+	g.addCascades(ls)
+	return rows.Err()
+}
