@@ -52,7 +52,15 @@ func Invalidate(ctx context.Context, model any, ids ...any) error {
 	var sts []*state
 	if s != nil {
 		stores = append([]*store{s}, s.kids()...)
-		sts = s.states()
+		seen := map[*state]bool{}
+		for _, c := range stores {
+			for _, st := range c.states() {
+				if !seen[st] {
+					seen[st] = true
+					sts = append(sts, st)
+				}
+			}
+		}
 	}
 	if len(sts) == 0 {
 		// Nothing cached: the arguments are still checked.

@@ -15,15 +15,16 @@ import (
 // Handles on one database share what the plugin knows of it: the stamps of
 // its writes (so that a write through one handle reaches the caches of the
 // others), what its catalog says of its tables, and whether anything of it
-// may be cached at all. Handles are matched by Plugin.Database when set,
-// otherwise by the connection pool given to the dialector (the same *sql.DB)
-// or by dialector name and DSN.
+// may be cached at all. Handles are matched by Plugin.Database when set;
+// otherwise by what the database says of itself when the plugin is
+// registered (SQLite: the main database file; PostgreSQL: the database name
+// and the server's address, port and start time), so that handles opened
+// with different DSNs or pools on one database match; failing that, by the
+// pool given to the dialector (the same *sql.DB) or dialector name and DSN.
 
 // dbInfo is what all handles on one database share, beside its stamps.
 type dbInfo struct {
-	ddl   atomic.Uint64          // moves on at every change of definitions: caches start over
-	rawTx atomic.Int64           // transactions begun with raw SQL on a pool, not yet ended
-	off   atomic.Pointer[string] // why nothing of the database may be cached any more; nil while it may
+	ddl atomic.Uint64 // moves on at every change of definitions: caches start over
 
 	mu       sync.Mutex                      // serializes updates of views and cascades
 	views    atomic.Pointer[map[string]bool] // tables that are views, foreign or inherited tables: never cached
@@ -39,10 +40,13 @@ var registry = struct {
 // sharedGens returns the stamps every handle on the same database shares.
 func sharedGens(p Plugin, db *gorm.DB) *gens {
 	key := p.Database
-	if key == "" {
-		key = databaseKey(db)
-	} else {
+	switch {
+	case key != "":
 		key = "name " + key
+	default:
+		if key = selfKey(db); key == "" {
+			key = databaseKey(db)
+		}
 	}
 	if key == "" {
 		return newGens()
@@ -55,6 +59,29 @@ func sharedGens(p Plugin, db *gorm.DB) *gens {
 		registry.m[key] = g
 	}
 	return g
+}
+
+// selfKeySQL asks a database for what identifies it.
+var selfKeySQL = map[string]string{
+	"sqlite": `SELECT file FROM pragma_database_list WHERE name = 'main'`,
+	"postgres": `SELECT current_database() || ' ' || coalesce(host(inet_server_addr()), '') || ' ' ||
+		coalesce(inet_server_port()::text, '') || ' ' || pg_postmaster_start_time()::text`,
+}
+
+// selfKey asks the database what identifies it, or returns "" (an
+// in-memory SQLite database, an unknown dialect, an error).
+func selfKey(db *gorm.DB) string {
+	q, ok := selfKeySQL[db.Dialector.Name()]
+	if !ok || db.ConnPool == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var id sql.NullString
+	if err := db.ConnPool.QueryRowContext(ctx, q).Scan(&id); err != nil || id.String == "" {
+		return ""
+	}
+	return db.Dialector.Name() + " self " + id.String
 }
 
 // databaseKey derives a key from the dialector: the connection pool it was
@@ -161,15 +188,48 @@ func (g *gens) cascadesFrom(parent string, kind writeKind) []string {
 	return out
 }
 
-// turnOff stops all caching of the database for the rest of the process.
-// It reports whether this call turned it off.
-func (g *gens) turnOff(why string) bool {
-	return g.info.off.CompareAndSwap(nil, &why)
+// poolFlags is what the handles on one connection pool share: session
+// state lives on connections, so what a raw BEGIN or a SET did concerns
+// the pool it ran on, not the database.
+type poolFlags struct {
+	rawTx atomic.Int64           // transactions begun with raw SQL on the pool, not yet ended
+	off   atomic.Pointer[string] // why nothing read through the pool may be cached any more; nil while it may
 }
 
-// cacheable reports whether reads of the database may be cached now.
-func (g *gens) cacheable() bool {
-	return g.info.off.Load() == nil && g.info.rawTx.Load() == 0
+var pools = struct {
+	mu sync.Mutex
+	m  map[*sql.DB]*poolFlags // protected by mu
+}{m: map[*sql.DB]*poolFlags{}}
+
+// flagsOf returns the flags of the pool under st (shared with every handle
+// on the same *sql.DB).
+func (st *state) flagsOf() *poolFlags {
+	if st.pool == nil {
+		return &poolFlags{}
+	}
+	sqlDB, err := st.pool.GetDBConn()
+	if err != nil || sqlDB == nil {
+		return &poolFlags{}
+	}
+	pools.mu.Lock()
+	defer pools.mu.Unlock()
+	f := pools.m[sqlDB]
+	if f == nil {
+		f = &poolFlags{}
+		pools.m[sqlDB] = f
+	}
+	return f
+}
+
+// turnOff stops all caching through the pool for the rest of the process.
+// It reports whether this call turned it off.
+func (f *poolFlags) turnOff(why string) bool {
+	return f.off.CompareAndSwap(nil, &why)
+}
+
+// cacheable reports whether reads through the pool may be cached now.
+func (f *poolFlags) cacheable() bool {
+	return f.off.Load() == nil && f.rawTx.Load() == 0
 }
 
 // catalog queries, one per dialect: views and other tables never cached,

@@ -83,13 +83,13 @@ func (st *state) afterRaw(db *gorm.DB) {
 	case e.begin && onPool:
 		// A transaction begun with raw SQL on the pool holds one of its
 		// connections: reads may see its uncommitted writes until it ends.
-		st.gens.info.rawTx.Add(1)
+		st.flags.rawTx.Add(1)
 	}
 	if e.end {
 		if tx != nil {
 			tx.fail()
-		} else if onPool && st.gens.info.rawTx.Add(-1) < 0 {
-			st.gens.info.rawTx.Add(1)
+		} else if onPool && st.flags.rawTx.Add(-1) < 0 {
+			st.flags.rawTx.Add(1)
 		}
 	}
 	if (e.session || e.local) && tx != nil {
@@ -131,8 +131,8 @@ func (st *state) sessionChanged(db *gorm.DB) {
 	}
 	why := fmt.Sprintf("session state changed on a shared connection pool (%.80q); "+
 		"run it inside a transaction (SET LOCAL) or on db.Connection to keep the cache", db.Statement.SQL.String())
-	if st.gens.turnOff(why) {
-		db.Logger.Warn(db.Statement.Context, "prefetch: caching turned off for this database: %s", why)
+	if st.flags.turnOff(why) {
+		db.Logger.Warn(db.Statement.Context, "prefetch: caching turned off for this connection pool: %s", why)
 		if st.cfg.Logger != nil {
 			st.cfg.Logger.WarnContext(db.Statement.Context, "prefetch: caching turned off", "reason", why)
 		}

@@ -111,23 +111,36 @@ func stringKey(s string, c keyClass) (any, bool) {
 	return i, true
 }
 
-// compositeKey joins normalized parts into one comparable key.
+// compositeKey joins normalized parts into one comparable key whose byte
+// order is the order of its parts, part by part: integers are written as
+// 16 hex digits with the sign bit flipped, strings with their zero bytes
+// escaped and a terminator, so that no part's encoding is a prefix of
+// another's.
 func compositeKey(parts []any) any {
 	if len(parts) == 1 {
 		return parts[0]
 	}
 	var b strings.Builder
-	for i, p := range parts {
-		if i > 0 {
-			b.WriteByte(0)
-		}
+	for _, p := range parts {
 		switch x := p.(type) {
 		case int64:
-			b.WriteByte('i')
-			b.WriteString(strconv.FormatInt(x, 10))
+			var buf [17]byte
+			buf[0] = 'i'
+			u := uint64(x) ^ 1<<63
+			for i := 16; i > 0; i-- {
+				buf[i] = "0123456789abcdef"[u&15]
+				u >>= 4
+			}
+			b.Write(buf[:])
 		case string:
 			b.WriteByte('s')
-			b.WriteString(strconv.Quote(x))
+			for i := 0; i < len(x); i++ {
+				b.WriteByte(x[i])
+				if x[i] == 0 {
+					b.WriteByte(0xff)
+				}
+			}
+			b.WriteString("\x00\x01")
 		}
 	}
 	return b.String()

@@ -59,6 +59,7 @@ type state struct {
 	gens  *gens
 	query func(*gorm.DB) // the gorm:query callback the plugin wraps
 	pool  *pool          // the database's pool, as the plugin wrapped it
+	flags *poolFlags     // what raw SQL did to the connections of the pool
 
 	naming  schema.Namer // the database's naming strategy, for guessed links
 	maxVars int          // most bound values the database accepts in one statement
@@ -90,6 +91,7 @@ func (p Plugin) Initialize(db *gorm.DB) error {
 		return err
 	}
 	st.wrapPool(db)
+	st.flags = st.flagsOf()
 	addState(st)
 	if err := st.gens.readCatalog(db); err != nil {
 		// Views and foreign keys declared in DDL are then known only
