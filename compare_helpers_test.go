@@ -33,6 +33,7 @@ type compareOpts struct {
 	plugin  prefetch.Plugin
 	oneConn bool   // a pool of one connection: session statements sent through it reach every later statement
 	only    string // "sqlite" or "postgres" when the feature exists on one database only
+	pgDSN   string // appended to the PostgreSQL DSN
 }
 
 // side is one half of a comparison.
@@ -110,7 +111,7 @@ func openSide(t *testing.T, dialect string, plugin bool, o compareOpts) *side {
 		s.schema = fmt.Sprintf("pf%d_%d", os.Getpid(), tableSeq.Add(1))
 		pgAdmin(t, base, "CREATE SCHEMA "+s.schema)
 		t.Cleanup(func() { pgAdmin(t, base, "DROP SCHEMA IF EXISTS "+s.schema+" CASCADE") })
-		s.dsn = base + " search_path=" + s.schema
+		s.dsn = base + " search_path=" + s.schema + " " + o.pgDSN
 	}
 	s.sqlDB, s.db, s.count = s.openHandle(t, plugin)
 	if plugin {
