@@ -166,6 +166,16 @@ func pgAdmin(t *testing.T, dsn string, stmts ...string) {
 // q is the side's handle with its request context.
 func (s *side) q() *gorm.DB { return s.db.WithContext(s.ctx) }
 
+// onConnection runs fn on one connection taken from the pool with
+// db.Connection. fn gets a new session per call, as calls on the handle
+// Connection passes would otherwise share one statement and its errors.
+func (s *side) onConnection(fn func(c *gorm.DB)) {
+	s.seeErr("Connection", s.q().Connection(func(c *gorm.DB) error {
+		fn(c.Session(&gorm.Session{}))
+		return nil
+	}), nil)
+}
+
 // name prefixes a name with the side's schema on PostgreSQL, so that
 // schemas and roles a test creates are its own.
 func (s *side) name(suffix string) string {

@@ -52,12 +52,11 @@ func TestSearchPathSwitchNeverServesAnotherSchemasRows(t *testing.T) {
 	}{
 		{"SET on a connection", func(s *side) {
 			readUser(s, "home", s.q(), 1)
-			_ = s.q().Connection(func(c *gorm.DB) error {
+			s.onConnection(func(c *gorm.DB) {
 				s.see("SET", c.Exec("SET search_path TO "+s.name("tb")), nil)
 				readUser(s, "tenant b on the connection", c, 1)
 				s.see("SET back", c.Exec("SET search_path TO "+s.schema), nil)
 				readUser(s, "home on the connection", c, 1)
-				return nil
 			})
 			readUser(s, "home again", s.q(), 1)
 		}},
@@ -205,11 +204,10 @@ func TestAttachAndDetachNeverServeAnotherFilesRows(t *testing.T) {
 		}},
 		{"on a connection", false, func(s *side, a, b string) {
 			for _, f := range []string{a, b, a} {
-				_ = s.q().Connection(func(c *gorm.DB) error {
+				s.onConnection(func(c *gorm.DB) {
 					s.see("attach", c.Exec("ATTACH DATABASE ? AS ten", f), nil)
 					read(s, "attached "+filepath.Base(f), c)
 					s.see("detach", c.Exec("DETACH DATABASE ten"), nil)
-					return nil
 				})
 				read(s, "through the pool", s.q())
 			}
