@@ -58,6 +58,20 @@ type DOrder struct {
 type diffDB struct {
 	db  *gorm.DB
 	ctx context.Context
+
+	dialect string
+	dir     string   // sqlite: the directory of the database, for attached files
+	alt     string   // postgres: a schema holding other rows of the customers table
+	hooks   *hookLog // what DHooked's hooks saw
+}
+
+// diffOp is one kind of operation of the differential test. run draws its
+// random values from r, a copy of the same state for both databases, so
+// both sides do the same thing.
+type diffOp struct {
+	name string
+	w    int
+	run  func(d *diffDB, r *rand.Rand) outcome
 }
 
 func (d *diffDB) q() *gorm.DB { return d.db.WithContext(d.ctx) }
@@ -96,7 +110,7 @@ func diffSQLite(t *testing.T, plugin bool) *diffDB {
 	t.Cleanup(func() { sqlDB.Close() })
 	db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), diffConfig(schema.NamingStrategy{}))
 	require.NoError(t, err)
-	return diffSetup(t, db, plugin)
+	return diffSetup(t, db, plugin, &diffDB{dialect: "sqlite", dir: filepath.Dir(dsn)})
 }
 
 func diffPostgres(t *testing.T, dsn string, plugin bool) *diffDB {
@@ -107,12 +121,12 @@ func diffPostgres(t *testing.T, dsn string, plugin bool) *diffDB {
 	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), diffConfig(naming))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Migrator().DropTable(&DOrder{}, &DCustomer{}) })
-	return diffSetup(t, db, plugin)
+	return diffSetup(t, db, plugin, &diffDB{dialect: "postgres", alt: naming.TablePrefix + "alt"})
 }
 
-func diffSetup(t *testing.T, db *gorm.DB, plugin bool) *diffDB {
+func diffSetup(t *testing.T, db *gorm.DB, plugin bool, d *diffDB) *diffDB {
 	require.NoError(t, db.AutoMigrate(&DCustomer{}, &DOrder{}))
-	d := &diffDB{db: db, ctx: context.Background()}
+	d.db, d.ctx, d.hooks = db, context.Background(), &hookLog{}
 	if plugin {
 		require.NoError(t, db.Use(prefetch.Plugin{BatchSize: 7, MaxRows: 60}))
 		d.ctx = prefetch.NewContext(context.Background())
@@ -124,6 +138,7 @@ func diffSetup(t *testing.T, db *gorm.DB, plugin bool) *diffDB {
 			require.NoError(t, db.Create(&DOrder{DCustomerID: c.ID, Amount: i*10 + j, Note: []byte{byte(i)}}).Error)
 		}
 	}
+	diffSetupState(t, d)
 	return d
 }
 
@@ -160,13 +175,7 @@ func runDifferential(t *testing.T, seed uint64, a, b *diffDB) {
 		}
 		return out
 	}
-	type op struct {
-		name string
-		w    int
-		run  func(d *diffDB, r *rand.Rand) outcome
-	}
-	// Each op draws its random values from r, a copy of the same state for
-	// both databases, so both sides do the same thing.
+	type op = diffOp
 	ops := []op{
 		{"first", 10, func(d *diffDB, r *rand.Rand) outcome {
 			var c DCustomer
@@ -309,6 +318,7 @@ func runDifferential(t *testing.T, seed uint64, a, b *diffDB) {
 			return outcome{}
 		}},
 	}
+	ops = append(ops, stateOps()...)
 	total := 0
 	for _, o := range ops {
 		total += o.w
