@@ -66,7 +66,7 @@ if ! "${as_pg[@]}" "$PGBIN/pg_ctl" -D "$STATE/data" -l "$STATE/pg.log" -w -t 30 
 fi
 started=1
 "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -v ON_ERROR_STOP=1 -q \
-  -c "CREATE USER app PASSWORD 'app'" -c "CREATE DATABASE app OWNER app" >&2
+  -c "CREATE USER app PASSWORD 'app' CREATEROLE" -c "CREATE DATABASE app OWNER app" >&2
 echo "PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}') is running on 127.0.0.1:$PORT (data in $STATE)" >&2
 echo "export PREFETCH_PG_STATE='$STATE'"
 echo "export PREFETCH_TEST_POSTGRES_DSN='host=127.0.0.1 port=$PORT user=app password=app dbname=app sslmode=disable'"
