@@ -46,7 +46,7 @@ func (st *state) register(db *gorm.DB) error {
 		{"update", cb.Update().After("*").Register("prefetch:note_failure", noteFailure)},
 		{"delete", cb.Delete().After("*").Register("prefetch:note_failure", noteFailure)},
 		{"raw", cb.Raw().After("*").Register("prefetch:note_failure", noteFailure)},
-		{"row", cb.Row().After("*").Register("prefetch:note_failure", noteFailure)},
+		{"row", cb.Row().After("*").Register("prefetch:note_failure", noteRowFailure)},
 	}
 	for _, r := range regs {
 		if r.err != nil {
@@ -123,6 +123,19 @@ func (st *state) cacheFor(db *gorm.DB, s *store) *store {
 // noteFailure marks the transaction a failed statement ran in.
 func noteFailure(db *gorm.DB) {
 	if db.Error == nil || errors.Is(db.Error, gorm.ErrRecordNotFound) {
+		return
+	}
+	if tx := trackedTx(db.Statement.ConnPool); tx != nil {
+		tx.fail()
+	}
+}
+
+// noteRowFailure marks the transaction of a Row or Rows statement on
+// PostgreSQL: their errors reach the caller at Scan, after the callbacks,
+// so the plugin cannot tell whether one aborted the transaction.
+func noteRowFailure(db *gorm.DB) {
+	if db.Dialector.Name() != "postgres" {
+		noteFailure(db)
 		return
 	}
 	if tx := trackedTx(db.Statement.ConnPool); tx != nil {
