@@ -38,18 +38,28 @@
 // # Invalidation
 //
 // Every write made through a database with the plugin (Create, Save, Update,
-// Delete, upserts, association writes, raw Exec) invalidates what it may have
-// changed, in every request cache of the process, whatever context it ran
-// with: rows by key when the statement names them, the table otherwise,
-// tables with ON DELETE/ON UPDATE constraints towards it, everything when raw
-// SQL cannot be read. Reads inside a transaction use a cache of the
-// transaction's own, dropped when it ends or rolls back to a savepoint;
-// writes inside one are invalidated again when it commits or rolls back.
+// Delete, upserts, association writes, raw Exec, DDL) invalidates what it may
+// have changed, in every request cache of the process, through any handle on
+// that database, before any After* hook runs: rows by key when the statement
+// names them, the table otherwise, tables reached by foreign keys with
+// actions, everything when raw SQL cannot be read. Reads inside a transaction
+// use a cache of the transaction's own, dropped when it ends or rolls back to
+// a savepoint; writes inside one are invalidated again when it commits or
+// rolls back.
+//
+// # Session state and tenants
+//
+// Rows are identified by database, table and key columns, never by model.
+// Rows read under one session state are never served under another: SET
+// LOCAL and set_config(..., true) drop the transaction's cache; statements on
+// db.Connection or a pool the plugin did not wrap are never cached; a session
+// SET on a pool of many connections turns caching off for that pool.
 //
 // # What the plugin cannot see
 //
 // Writes by other processes, by database triggers, by functions called from
-// a SELECT, or through a *sql.DB used without GORM. Call [Invalidate] (or
+// a SELECT, or through a *sql.DB used without GORM; views and foreign keys
+// created after registration by anything but GORM. Call [Invalidate] (or
 // [Clear]) after them, or keep request caches short-lived, as they are meant
 // to be.
 package prefetch
