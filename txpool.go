@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"sync"
 
+	"github.com/gorm-prefetch/prefetch/internal/poolhook"
 	"gorm.io/gorm"
 )
 
@@ -40,6 +41,23 @@ func (st *state) wrapPool(db *gorm.DB) {
 	if db.Statement != nil && db.Statement.ConnPool == old {
 		db.Statement.ConnPool = db.ConnPool
 	}
+}
+
+func init() { poolhook.Wrap = wrapInnerPool }
+
+// wrapInnerPool replaces the pool under the plugin's wrapper on db (see
+// internal/poolhook).
+func wrapInnerPool(db *gorm.DB, wrap func(gorm.ConnPool) gorm.ConnPool) bool {
+	cp := db.ConnPool
+	if ps, ok := cp.(*gorm.PreparedStmtDB); ok {
+		cp = ps.ConnPool
+	}
+	p, ok := cp.(*pool)
+	if !ok {
+		return false
+	}
+	p.ConnPool = wrap(p.ConnPool)
+	return true
 }
 
 // ownsPool reports whether cp is the plugin's pool of this database (bare or
