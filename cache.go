@@ -13,6 +13,7 @@ type store struct {
 	mu  sync.Mutex          // protects dbs, everything reachable from it, and c
 	dbs map[*state]*dbCache // one per registered database
 	c   Stats               // counters; Rows is computed on read
+	obs dropCounts          // c's drops already told to Plugin.Observer (observer.go)
 
 	group singleflight.Group // one batch load per scope chunk at a time
 }

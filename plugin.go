@@ -36,6 +36,12 @@ type Plugin struct {
 	// Logger receives a debug line for every batch load. nil means silent.
 	// Batch loads are also reported to GORM's own logger, like any statement.
 	Logger *slog.Logger
+
+	// Observer, when set, is told of every statement served, query sent,
+	// batch load and row dropped, for metrics and traces (the otel
+	// submodule implements it with OpenTelemetry). nil, the default, costs
+	// nothing.
+	Observer Observer
 }
 
 // Name returns "prefetch", the name GORM registers the plugin under.

@@ -53,6 +53,10 @@ func (st *state) widen(db *gorm.DB, s *store, t *tableCache, p *plan, missing []
 		if b == nil {
 			continue
 		}
+		if err := st.lazyLoad(db, s, t, p, b, m); err != nil {
+			db.AddError(err) // strict mode (lazyload.go)
+			return loaded
+		}
 		if err := st.runBatch(db, s, b); err != nil {
 			// The statement itself goes to the database and reports its
 			// own error, as it would without the plugin.
@@ -170,12 +174,14 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 
 	query, vars := batchSQL(db, b, vals)
 	begin := time.Now()
+	ctx = st.batchStart(ctx, b, len(vals)) // observer (observer.go)
 	loadedAt := st.gens.now()
 	res, err := runCapture(ctx, db.Statement.ConnPool, query, vars)
 	rows := int64(0)
 	if res != nil {
 		rows = int64(len(res.rows))
 	}
+	st.batchEnd(ctx, db, s, b, vals, rows, err) // observer and N+1 report (observer.go)
 	db.Logger.Trace(ctx, begin, func() (string, int64) { return db.Dialector.Explain(query, vars...), rows }, err)
 	if st.cfg.Logger != nil {
 		st.cfg.Logger.DebugContext(ctx, "prefetch: batch load", "table", b.table, "column", b.col,
