@@ -104,7 +104,7 @@ func (s Site) LogValue() slog.Value {
 		slog.String("loads", s.loads()),
 		slog.Int("statements", s.Statements),
 		slog.Int("queries", s.Queries),
-		slog.String("fix", s.fixText()),
+		slog.String("fix", s.Fix),
 	)
 }
 
