@@ -125,7 +125,7 @@ func (st *state) whatOf(dc *dbCache, t *tableCache, p *plan, b *batch, m any) wh
 		}
 		return w
 	}
-	if e := t.rows[m]; e != nil && !e.absent {
+	if e := t.rows[m]; e != nil && e.scope != nil && e.scope == b.sc {
 		w.model, w.src = t.sch, e.scope
 		w.cols = missingCols(t, e, p)
 		return w
