@@ -15,6 +15,7 @@ type store struct {
 	c        Stats               // counters; Rows is computed on read
 	clears   uint64              // moves on at every Clear: loads begun before it store nothing
 	children map[*store]bool     // caches of open transactions begun by this request
+	obs      dropCounts          // c's drops already told to Plugin.Observer (observer.go)
 
 	group singleflight.Group // one batch load per scope chunk at a time
 }

@@ -14,6 +14,7 @@ type ctxVal struct {
 	s          *store
 	disabled   bool
 	noPrefetch bool
+	in         *insight // request options (insight.go); nil when none
 }
 
 func valOf(ctx context.Context) ctxVal {
@@ -36,11 +37,15 @@ func storeOf(ctx context.Context) *store { return valOf(ctx).s }
 // request the rows another one read. When the request ends, call [Clear]
 // ([Middleware] does): a driver may keep the last context a pooled
 // connection used (pgx does), and with it the rows.
-func NewContext(ctx context.Context) context.Context {
+//
+// Options make the request report its N+1 sites ([WithReport]), fail or
+// warn at them ([WithStrict], [WithStrictLog]), or log a summary
+// ([WithSummary]).
+func NewContext(ctx context.Context, opts ...Option) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return context.WithValue(ctx, ctxKey{}, &ctxVal{s: newStore()})
+	return context.WithValue(ctx, ctxKey{}, &ctxVal{s: newStore(), in: newInsight(opts)})
 }
 
 // Middleware wraps next so that every request's context carries a fresh

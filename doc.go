@@ -30,6 +30,14 @@
 // first), then serves the statement. [Load] fills associations and columns of
 // loaded records the same way.
 //
+// # Finding the N+1 loops
+//
+// Options given to [NewContext] make a request tell where its code loads
+// records one at a time: [WithReport] and [ReportOf] list those places with
+// the fix, [WithStrict] fails them with [ErrLazyLoad], [WithSummary] logs a
+// line per request. [Plugin.Observer] receives every statement served,
+// query sent and batch load, for metrics and traces.
+//
 // # How long it lives
 //
 // As long as the context holding it: one request. Nothing is shared between

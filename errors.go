@@ -2,7 +2,8 @@ package prefetch
 
 import "errors"
 
-// Errors returned by [Load], [Invalidate] and [Plugin.Initialize]. Match them with [errors.Is]:
+// Errors returned by [Load], [Invalidate], [Plugin.Initialize] and statements
+// made under [WithStrict]. Match them with [errors.Is]:
 // the returned errors wrap them with the place where the problem was found.
 var (
 	// ErrInvalidDest reports a destination that [Load] cannot fill: nil, not a
@@ -26,4 +27,9 @@ var (
 
 	// ErrInvalidConfig reports a [Plugin] field with a value it cannot use.
 	ErrInvalidConfig = errors.New("prefetch: invalid configuration")
+
+	// ErrLazyLoad reports a statement that loads one record's data where a
+	// result held many (an N+1), made under [WithStrict]. The error names
+	// the call site and the fix.
+	ErrLazyLoad = errors.New("prefetch: lazy load")
 )

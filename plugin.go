@@ -47,6 +47,12 @@ type Plugin struct {
 	// such as a read and a write handle opened with different DSNs on one
 	// database.
 	Database string
+
+	// Observer, when set, is told of every statement served, query sent,
+	// batch load and row dropped, for metrics and traces (the otel
+	// submodule implements it with OpenTelemetry). nil, the default, costs
+	// nothing.
+	Observer Observer
 }
 
 // Name returns "prefetch", the name GORM registers the plugin under.

@@ -59,7 +59,10 @@ func (st *state) buildLinks() map[string][]link {
 	}
 	for table, sch := range st.schemas {
 		for _, rel := range sch.Relationships.Relations {
-			if rel.Polymorphic != nil || rel.FieldSchema == nil {
+			// GORM also files a has-one or has-many under the child's
+			// schema ("_Customer_Orders" in Order): its owner is rel.Schema,
+			// not sch, and the parent's own entry covers it.
+			if rel.Polymorphic != nil || rel.FieldSchema == nil || rel.Schema != sch {
 				continue
 			}
 			for _, ref := range rel.References {

@@ -37,33 +37,59 @@ type batch struct {
 	id    string // singleflight key
 }
 
-// widen loads the chunks of the scopes holding the missing keys or values.
-// It reports whether anything was loaded.
+// widen loads, in one query, the chunk of a scope that holds every missing
+// key or value of the statement, and reports whether it did. It loads
+// nothing, and the statement goes to the database as one query, as it would
+// without the plugin, when the missing values do not all lie in one chunk
+// of one scope, or when the statement might not be answerable from the
+// cache even once they are loaded: widening must never add a query.
 func (st *state) widen(db *gorm.DB, s *store, p *plan, missing []any) bool {
-	loaded := false
-	done := map[any]bool{}
-	for _, m := range missing {
-		if done[m] {
-			continue
-		}
-		s.mu.Lock()
-		dc := s.db(st)
-		b := st.findBatch(dc, dc.table(p.table, p.sch), p, m)
-		s.mu.Unlock()
-		if b == nil {
-			continue
-		}
-		if err := st.runBatch(db, s, b); err != nil {
-			// The statement itself goes to the database and reports its
-			// own error, as it would without the plugin.
-			return loaded
-		}
-		loaded = true
-		for _, v := range b.list[b.lo:b.hi] {
-			done[v] = true
-		}
+	if !p.answerableOnceLoaded() {
+		return false
 	}
-	return loaded
+	s.mu.Lock()
+	dc := s.db(st)
+	t := dc.table(p.table, p.sch)
+	var b *batch
+	for _, m := range missing {
+		bm := st.findBatch(dc, t, p, m)
+		if bm == nil || b != nil && bm.id != b.id {
+			s.mu.Unlock()
+			return false
+		}
+		b = bm
+	}
+	s.mu.Unlock()
+	if b == nil {
+		return false
+	}
+	if err := st.lazyLoad(db, s, t, p, b, missing[0]); err != nil {
+		db.AddError(err) // strict mode (lazyload.go)
+		return false
+	}
+	// On an error the statement itself goes to the database and reports
+	// its own error, as it would without the plugin.
+	return st.runBatch(db, s, b) == nil
+}
+
+// answerableOnceLoaded reports whether the cache can answer the statement
+// once every row it names is loaded: its rows' order and number must not
+// depend on what only the database knows, and a collection's rows must be
+// grouped by a value the cache compares as the database does.
+func (p *plan) answerableOnceLoaded() bool {
+	if !p.byKey && p.collCls != classInt {
+		return false
+	}
+	if p.byKey && len(p.keys) == 1 {
+		return true
+	}
+	switch p.order {
+	case orderOther:
+		return false
+	case 0:
+		return p.sliceDest && p.limit < 0
+	}
+	return true
 }
 
 // findBatch finds the scope of one missing key or value and the chunk of it
@@ -181,12 +207,14 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 
 	query, vars := batchSQL(db, b, vals)
 	begin := time.Now()
+	ctx = st.batchStart(ctx, b, len(vals)) // observer (observer.go)
 	loadedAt := mark.at
 	res, err := runCapture(ctx, db.Statement.ConnPool, query, vars)
 	rows := int64(0)
 	if res != nil {
 		rows = int64(len(res.rows))
 	}
+	st.batchEnd(ctx, db, s, b, vals, rows, err) // observer and N+1 report (observer.go)
 	db.Logger.Trace(ctx, begin, func() (string, int64) { return db.Dialector.Explain(query, vars...), rows }, err)
 	if st.cfg.Logger != nil {
 		st.cfg.Logger.DebugContext(ctx, "prefetch: batch load", "table", b.table, "column", b.col,

@@ -24,9 +24,13 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 		res, _, ok = dc.lookup(t, p)
 		s.mu.Unlock()
 	}
+	if db.Error != nil {
+		return true // strict mode failed the statement (lazyload.go)
+	}
 	if !ok || res == nil {
 		return false
 	}
+	st.served(db, v, t, p) // observer and N+1 report (observer.go)
 	scanInto(db, res)
 	return true
 }
@@ -155,6 +159,7 @@ func cmpKeys(a, b any) int {
 // fetch runs a cacheable statement on the database, scans its rows into the
 // destination through GORM and stores them in the request cache.
 func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
+	defer st.fetched(db, s, p.table) // observer (observer.go)
 	stmt := db.Statement
 	s.mu.Lock()
 	mark := s.mark(st)
@@ -186,6 +191,7 @@ func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 	if len(res.rows) > 1 {
 		sc = &scope{t: t}
 		t.addScope(sc)
+		st.scopeMade(db, sc) // call site of the query, for the N+1 report (lazyload.go)
 	}
 	keys := dc.storeResult(t, res, loadedAt, p.cols == nil, sc, nullTerms(db.Statement))
 	if sc != nil {
