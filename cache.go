@@ -105,12 +105,13 @@ var unloaded any = unloadedT{}
 
 // dbCache holds the rows of one database in one request.
 type dbCache struct {
-	st     *state
-	s      *store
-	ddl    uint64                 // the definitions' version it was made under
-	tables map[string]*tableCache // by table name and row identity (see identOf)
-	lru    entry                  // sentinel of the recency list, newest first
-	rows   int                    // entries held, absent ones included
+	st        *state
+	s         *store
+	ddl       uint64                 // the definitions' version it was made under
+	unbounded bool                   // not held to MaxRows (a scratch cache, see answerFrom)
+	tables    map[string]*tableCache // by table name and row identity (see identOf)
+	lru       entry                  // sentinel of the recency list, newest first
+	rows      int                    // entries held, absent ones included
 }
 
 // tableCache holds the cached rows of one table.
@@ -371,7 +372,7 @@ func valAt(vals []any, i int) any {
 // evict drops the least recently used rows beyond the plugin's MaxRows.
 func (dc *dbCache) evict() {
 	limit := dc.st.cfg.MaxRows
-	for limit > 0 && dc.rows > limit {
+	for limit > 0 && dc.rows > limit && !dc.unbounded {
 		dc.drop(dc.lru.prev)
 		dc.s.c.Evictions++
 	}

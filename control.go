@@ -180,17 +180,28 @@ func pkOf(sch *schema.Schema) ([]string, []keyClass) {
 }
 
 // unknownTable builds the error for a table nobody named, suggesting the
-// one known name it is most likely a typo of.
+// known name it is most likely a typo of, when one is closest: a plural or
+// singular of it first, then the one fewest edits away (at most 2).
 func unknownTable(name string, known []string) error {
 	n := normTable(name)
-	var best []string
+	best, bestScore, tie := "", 3, false
 	for _, k := range known {
-		if d := editDistance(n, k); d <= 2 || k == n+"s" || k == n+"es" || strings.HasSuffix(k, "_"+n) || strings.HasSuffix(k, "_"+n+"s") {
-			best = append(best, k)
+		score := editDistance(n, k)
+		switch {
+		case k == n+"s" || k == n+"es" || n == k+"s":
+			score = 0
+		case strings.HasSuffix(k, "_"+n+"s") || strings.HasSuffix(k, "_"+n):
+			score = 1 // a prefixed name (TablePrefix)
+		}
+		switch {
+		case score < bestScore:
+			best, bestScore, tie = k, score, false
+		case score == bestScore:
+			tie = true
 		}
 	}
-	if len(best) == 1 {
-		return fmt.Errorf("%w: %q (did you mean %q?)", ErrUnknownTable, name, best[0])
+	if best != "" && !tie {
+		return fmt.Errorf("%w: %q (did you mean %q?)", ErrUnknownTable, name, best)
 	}
 	return fmt.Errorf("%w: %q", ErrUnknownTable, name)
 }

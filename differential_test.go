@@ -63,6 +63,7 @@ type diffDB struct {
 	dir     string   // sqlite: the directory of the database, for attached files
 	alt     string   // postgres: a schema holding other rows of the customers table
 	hooks   *hookLog // what DHooked's hooks saw
+	count   *sqlcount.Counter
 }
 
 // diffOp is one kind of operation of the differential test. run draws its
@@ -105,23 +106,23 @@ func diffConfig(naming schema.Namer) *gorm.Config {
 
 func diffSQLite(t *testing.T, plugin bool) *diffDB {
 	dsn := filepath.Join(t.TempDir(), "d.db") + "?_journal_mode=WAL&_busy_timeout=5000"
-	sqlDB, _, err := sqlcount.OpenSQLite(dsn)
+	sqlDB, count, err := sqlcount.OpenSQLite(dsn)
 	require.NoError(t, err)
 	t.Cleanup(func() { sqlDB.Close() })
 	db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), diffConfig(schema.NamingStrategy{}))
 	require.NoError(t, err)
-	return diffSetup(t, db, plugin, &diffDB{dialect: "sqlite", dir: filepath.Dir(dsn)})
+	return diffSetup(t, db, plugin, &diffDB{dialect: "sqlite", dir: filepath.Dir(dsn), count: count})
 }
 
 func diffPostgres(t *testing.T, dsn string, plugin bool) *diffDB {
-	sqlDB, _, err := sqlcount.OpenPostgres(dsn)
+	sqlDB, count, err := sqlcount.OpenPostgres(dsn)
 	require.NoError(t, err)
 	t.Cleanup(func() { sqlDB.Close() })
 	naming := schema.NamingStrategy{TablePrefix: fmt.Sprintf("d%d_%d_", os.Getpid(), tableSeq.Add(1))}
 	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), diffConfig(naming))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Migrator().DropTable(&DOrder{}, &DCustomer{}) })
-	return diffSetup(t, db, plugin, &diffDB{dialect: "postgres", alt: naming.TablePrefix + "alt"})
+	return diffSetup(t, db, plugin, &diffDB{dialect: "postgres", alt: naming.TablePrefix + "alt", count: count})
 }
 
 func diffSetup(t *testing.T, db *gorm.DB, plugin bool, d *diffDB) *diffDB {
@@ -333,8 +334,16 @@ func runDifferential(t *testing.T, seed uint64, a, b *diffDB) {
 			pick -= o.w
 		}
 		s1, s2 := rng.Uint64(), rng.Uint64()
+		a.count.Reset()
 		got := o.run(a, rand.New(rand.NewPCG(s1, s2)))
+		sent, log := a.count.Total(), a.count.Log()
+		b.count.Reset()
 		want := o.run(b, rand.New(rand.NewPCG(s1, s2)))
+		// Never more queries than plain GORM, step by step.
+		if plain := b.count.Total(); sent > plain {
+			t.Fatalf("seed %d, step %d (%s): the plugin sent %d statements, plain GORM %d:\n%s",
+				seed, step, o.name, sent, plain, strings.Join(log, "\n"))
+		}
 		if !reflect.DeepEqual(want, got) {
 			w, _ := json.Marshal(want)
 			g, _ := json.Marshal(got)

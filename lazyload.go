@@ -113,14 +113,15 @@ func (st *state) whatOf(dc *dbCache, t *tableCache, p *plan, b *batch, m any) wh
 	w := what{table: t.name}
 	if !b.byKey {
 		for _, l := range st.linksOf(t.name) {
-			if l.child != t.name || l.col != p.collCol || dc.tables[l.parent] == nil {
+			if l.child != t.name || l.col != p.collCol {
 				continue
 			}
-			pt := dc.tables[l.parent]
-			if e := pt.rows[m]; e != nil && e.scope != nil && sameList(e.scope.keys, b.list) {
-				w.model, w.src = pt.sch, e.scope
-				w.relation = relationTo(pt.sch, t.name, p.collCol, true)
-				return w
+			for _, pt := range dc.tablesNamed(l.parent) {
+				if e := pt.rows[m]; e != nil && e.scope != nil && sameList(e.scope.keys, b.list) {
+					w.model, w.src = pt.sch, e.scope
+					w.relation = relationTo(pt.sch, t.name, p.collCol, true)
+					return w
+				}
 			}
 		}
 		return w
@@ -131,15 +132,16 @@ func (st *state) whatOf(dc *dbCache, t *tableCache, p *plan, b *batch, m any) wh
 		return w
 	}
 	for _, l := range st.linksOf(t.name) {
-		ct := dc.tables[l.child]
-		if l.parent != t.name || l.col == "" || ct == nil {
+		if l.parent != t.name || l.col == "" {
 			continue
 		}
-		for i := len(ct.scopes) - 1; i >= 0; i-- {
-			if r := ct.scopes[i].refs[l.col]; r != nil && r.sc == b.sc {
-				w.model, w.src = ct.sch, ct.scopes[i]
-				w.relation = relationTo(ct.sch, t.name, l.col, false)
-				return w
+		for _, ct := range dc.tablesNamed(l.child) {
+			for i := len(ct.scopes) - 1; i >= 0; i-- {
+				if r := ct.scopes[i].refs[l.col]; r != nil && r.sc == b.sc {
+					w.model, w.src = ct.sch, ct.scopes[i]
+					w.relation = relationTo(ct.sch, t.name, l.col, false)
+					return w
+				}
 			}
 		}
 	}

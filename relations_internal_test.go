@@ -32,5 +32,5 @@ func TestLinksIgnoreGORMsBackReferences(t *testing.T) {
 		require.NoError(t, stmt.Parse(m))
 		st.noteSchema(stmt.Schema.Table, stmt.Schema)
 	}
-	require.Equal(t, []link{{child: "link_orders", col: "link_customer_id", parent: "link_customers"}}, st.linksOf("link_orders"))
+	require.Equal(t, []link{{child: "link_orders", col: "link_customer_id", parent: "link_customers", pcol: "id"}}, st.linksOf("link_orders"))
 }

@@ -43,9 +43,9 @@ type batch struct {
 // without the plugin, when the missing values do not all lie in one chunk
 // of one scope, or when the statement might not be answerable from the
 // cache even once they are loaded: widening must never add a query.
-func (st *state) widen(db *gorm.DB, s *store, p *plan, missing []any) bool {
+func (st *state) widen(db *gorm.DB, s *store, p *plan, missing []any) (bool, *loadedBatch) {
 	if !p.answerableOnceLoaded() {
-		return false
+		return false, nil
 	}
 	s.mu.Lock()
 	dc := s.db(st)
@@ -55,21 +55,52 @@ func (st *state) widen(db *gorm.DB, s *store, p *plan, missing []any) bool {
 		bm := st.findBatch(dc, t, p, m)
 		if bm == nil || b != nil && bm.id != b.id {
 			s.mu.Unlock()
-			return false
+			return false, nil
 		}
 		b = bm
 	}
 	s.mu.Unlock()
 	if b == nil {
-		return false
+		return false, nil
 	}
 	if err := st.lazyLoad(db, s, t, p, b, missing[0]); err != nil {
 		db.AddError(err) // strict mode (lazyload.go)
-		return false
+		return false, nil
 	}
 	// On an error the statement itself goes to the database and reports
 	// its own error, as it would without the plugin.
-	return st.runBatch(db, s, b) == nil
+	l, err := st.runBatch(db, s, b)
+	return err == nil, l
+}
+
+// loadedBatch is what one batch load read: the statement that asked for it
+// can be answered from it even when the request cache could not keep it.
+type loadedBatch struct {
+	b    *batch
+	res  *result
+	vals []any // the values loaded
+	at   uint64
+}
+
+// answerFrom answers a statement from the rows of the batch load it
+// caused, when the request cache could not keep them (a batch of more rows
+// than MaxRows): that load's query was its query, and it must not send
+// another. It returns nil when the batch does not hold the whole answer.
+func (st *state) answerFrom(s *store, p *plan, l *loadedBatch) *result {
+	if l == nil || l.res == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	scratch := &dbCache{st: st, s: s, tables: map[string]*tableCache{}, unbounded: true}
+	scratch.lru.next, scratch.lru.prev = &scratch.lru, &scratch.lru
+	t := scratch.table(p.table, p.sch)
+	scratch.record(t, l.b, l.res, l.vals, l.at, nil)
+	res, _, ok := scratch.lookup(t, p)
+	if !ok {
+		return nil
+	}
+	return res
 }
 
 // answerableOnceLoaded reports whether the cache can answer the statement
@@ -176,21 +207,22 @@ func (b *batch) chunk(size int, m any, id string) *batch {
 // runBatch loads a chunk once for all the goroutines of a request that need
 // it. A goroutine whose context ends while it waits returns its context's
 // error; the load goes on for the others.
-func (st *state) runBatch(db *gorm.DB, s *store, b *batch) error {
+func (st *state) runBatch(db *gorm.DB, s *store, b *batch) (*loadedBatch, error) {
 	ctx := db.Statement.Context
 	ch := s.group.DoChan(b.id, func() (any, error) {
-		return nil, st.batchLoad(db, context.WithoutCancel(ctx), s, b)
+		return st.batchLoad(db, context.WithoutCancel(ctx), s, b)
 	})
 	select {
 	case r := <-ch:
-		return r.Err
+		l, _ := r.Val.(*loadedBatch)
+		return l, r.Err
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
 // batchLoad loads the values of a chunk that are still missing.
-func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch) error {
+func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch) (*loadedBatch, error) {
 	s.mu.Lock()
 	dc := s.db(st)
 	var vals []any
@@ -202,7 +234,7 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 	mark := s.mark(st)
 	s.mu.Unlock()
 	if len(vals) == 0 {
-		return nil
+		return nil, nil
 	}
 
 	query, vars := batchSQL(db, b, vals)
@@ -221,29 +253,40 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 			"keys", len(vals), "rows", rows, "duration", time.Since(begin), "error", err)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.c.BatchLoads++
 	s.c.Prefetched += rows
+	l := &loadedBatch{b: b, res: res, vals: vals, at: loadedAt}
 	if !s.storable(st, mark) {
-		return nil
+		return l, nil
 	}
 	dc = s.db(st)
 	t := dc.table(b.table, b.sch)
-	sc := b.sc
+	var sc *scope
 	if !b.byKey && len(res.rows) > 1 {
 		sc = &scope{t: t}
 		t.addScope(sc)
+	}
+	dc.record(t, b, res, vals, loadedAt, sc)
+	return l, nil
+}
+
+// record stores the rows of a batch load and what they prove complete:
+// absent keys, whole collections. Callers hold the store's lock.
+func (dc *dbCache) record(t *tableCache, b *batch, res *result, vals []any, loadedAt uint64, sc *scope) {
+	if b.byKey {
+		sc = b.sc
 	}
 	keys := dc.storeResult(t, res, loadedAt, true, sc, nil)
 	if sc != nil && !b.byKey {
 		sc.keys = keys
 	}
 	if keys == nil || len(keys) != len(res.rows) {
-		return nil // some rows could not be keyed: nothing complete to record
+		return // some rows could not be keyed: nothing complete to record
 	}
 	if b.byKey && b.cls == classInt {
 		dc.markAbsent(t, vals, keys, loadedAt)
@@ -251,7 +294,6 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 	if !b.byKey {
 		dc.storeCollections(t, b.col, b.cls, vals, keys, loadedAt)
 	}
-	return nil
 }
 
 // anyArray makes PostgreSQL batch loads bind their keys as one array

@@ -17,12 +17,18 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	t := dc.table(p.table, p.sch)
 	res, missing, ok := dc.lookup(t, p)
 	s.mu.Unlock()
-	if ok && res == nil && len(missing) > 0 && !v.noPrefetch && st.widen(db, s, p, missing) {
-		s.mu.Lock()
-		dc = s.db(st) // a Clear or a change of definitions may have replaced them
-		t = dc.table(p.table, p.sch)
-		res, _, ok = dc.lookup(t, p)
-		s.mu.Unlock()
+	if ok && res == nil && len(missing) > 0 && !v.noPrefetch {
+		if widened, l := st.widen(db, s, p, missing); widened {
+			s.mu.Lock()
+			dc = s.db(st) // a Clear or a change of definitions may have replaced them
+			t = dc.table(p.table, p.sch)
+			res, _, ok = dc.lookup(t, p)
+			s.mu.Unlock()
+			if res == nil {
+				res = st.answerFrom(s, p, l)
+				ok = res != nil
+			}
+		}
 	}
 	if db.Error != nil {
 		return true // strict mode failed the statement (lazyload.go)
