@@ -3,6 +3,7 @@ package prefetch_test
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,14 +89,33 @@ func TestAdversarialSessionStateLeftOnConnectionLeaksToThePool(t *testing.T) {
 // statement fails until a rollback. Row() reports its error only at Scan,
 // so the plugin never learns of the failure and keeps serving.
 func TestAdversarialFailureSeenOnlyByRowScanAbortsTransaction(t *testing.T) {
-	compareAdv(t, compareOpts{only: "postgres"}, setupTenantSchemas, func(t *testing.T, s *side) {
-		tx := s.q().Begin()
-		readUser(s, "user 1", tx, 1)
-		var n int
-		s.seeErr("failing Row", tx.Raw("SELECT 1 / (id - id) FROM tenant_users WHERE id = 1").Row().Scan(&n), n)
-		readUser(s, "user 1 in the aborted transaction", tx, 1)
-		s.see("rollback", tx.Rollback(), nil)
-	})
+	cases := []struct {
+		name string
+		run  func(s *side, tx *gorm.DB)
+	}{
+		// Row() reports its error only at Scan.
+		{"Row", func(s *side, tx *gorm.DB) {
+			var n int
+			s.seeErr("failing Row", tx.Raw("SELECT 1 / (id - id) FROM tenant_users WHERE id = 1").Row().Scan(&n), n)
+		}},
+		// Scan reads rows after the row callback has run: a failure on the
+		// second row is reported to the caller, never to the plugin.
+		{"Scan failing on the second row", func(s *side, tx *gorm.DB) {
+			var ns []int
+			s.see("failing Scan", tx.Raw("SELECT 1 / (id - 2) FROM tenant_users").Scan(&ns), nil)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			compareAdv(t, compareOpts{only: "postgres"}, setupTenantSchemas, func(t *testing.T, s *side) {
+				tx := s.q().Begin()
+				readUser(s, "user 1", tx, 1)
+				tc.run(s, tx)
+				readUser(s, "user 1 in the aborted transaction", tx, 1)
+				s.see("rollback", tx.Rollback(), nil)
+			})
+		})
+	}
 }
 
 // idle_in_transaction_session_timeout is treated as harmless, but it ends
@@ -200,4 +220,124 @@ func compareAdv(t *testing.T, o compareOpts, setup, script func(t *testing.T, s 
 		}
 		requireSameObservations(t, a.obs, b.obs)
 	})
+}
+
+// A qualified name may have white space (or a comment) around its dot, on
+// both databases. The classifier reads "UPDATE main . adv_items" as writing
+// a table named "main".
+func TestAdversarialQualifiedNameWithSpacesHidesTheWrittenTable(t *testing.T) {
+	cases := []struct{ name, sql string }{
+		{"UPDATE", "UPDATE {qual} . adv_items SET name = 'changed' WHERE id = 1"},
+		{"comment before the dot", "UPDATE {qual}/**/.adv_items SET name = 'changed' WHERE id = 1"},
+		{"DELETE", "DELETE FROM {qual} . adv_items WHERE id = 1"},
+		{"INSERT over an absent key", "INSERT INTO {qual} . adv_items (id, grp, name) VALUES (4, 1, 'item 4')"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			compareAdv(t, compareOpts{}, setupAdvItems, func(t *testing.T, s *side) {
+				readItems(s, "items 1 and 4", s.q(), 1, 4)
+				s.see("raw write", s.q().Exec(strings.ReplaceAll(tc.sql, "{qual}", s.qualifier())), nil)
+				readItems(s, "items 1 and 4 after", s.q(), 1, 4)
+			})
+		})
+	}
+}
+
+// A view created under a qualified name with spaces around the dot is not
+// recorded as a view: its rows are cached, and writes to the table under it
+// never reach them.
+func TestAdversarialViewCreatedUnderASpacedNameIsCached(t *testing.T) {
+	compareAdv(t, compareOpts{}, setupAdvItems, func(t *testing.T, s *side) {
+		s.see("create view", s.q().Exec("CREATE VIEW "+s.qualifier()+" . adv_item_views AS SELECT * FROM adv_items"), nil)
+		readViewItem(s, "view item 1", s.q(), 1)
+		s.see("update the table", s.q().Model(&AdvItem{ID: 1}).Update("name", "changed"), nil)
+		readViewItem(s, "view item 1 after", s.q(), 1)
+	})
+}
+
+// A view renamed (PostgreSQL's ALTER VIEW ... RENAME TO, or ALTER TABLE on a
+// view) takes a name the plugin never saw as a view.
+func TestAdversarialRenamedViewIsCached(t *testing.T) {
+	for _, kw := range []string{"VIEW", "TABLE"} {
+		t.Run("ALTER "+kw, func(t *testing.T) {
+			compareAdv(t, compareOpts{only: "postgres"}, setupAdvItems, func(t *testing.T, s *side) {
+				s.see("create view", s.q().Exec("CREATE VIEW adv_tmp_view AS SELECT * FROM adv_items"), nil)
+				s.see("rename view", s.q().Exec("ALTER "+kw+" adv_tmp_view RENAME TO adv_item_views"), nil)
+				readViewItem(s, "view item 1", s.q(), 1)
+				s.see("update the table", s.q().Model(&AdvItem{ID: 1}).Update("name", "changed"), nil)
+				readViewItem(s, "view item 1 after", s.q(), 1)
+			})
+		})
+	}
+}
+
+// Tables in an inheritance tree are known only from the catalog read when
+// the plugin is registered. One created later through GORM is treated as a
+// plain table: a write to the child does not reach rows read through the
+// parent.
+func TestAdversarialInheritanceCreatedAfterRegistration(t *testing.T) {
+	compareAdv(t, compareOpts{only: "postgres"}, func(t *testing.T, s *side) {
+		s.must(t, s.db.Exec("CREATE TABLE adv_parents (id bigint PRIMARY KEY, name text)"))
+		s.must(t, s.db.Exec("CREATE TABLE adv_children () INHERITS (adv_parents)"))
+		s.must(t, s.db.Exec("INSERT INTO adv_children (id, name) VALUES (1, 'child 1')"))
+	}, func(t *testing.T, s *side) {
+		readParents(s, "parents 1 and 2", s.q(), 1, 2)
+		s.see("update child", s.q().Model(&AdvChild{ID: 1}).Update("name", "child 1 renamed"), nil)
+		s.see("create child", s.q().Create(&AdvChild{ID: 2, Name: "child 2"}), nil)
+		readParents(s, "parents 1 and 2 after", s.q(), 1, 2)
+	})
+}
+
+type AdvParent struct {
+	ID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	Name string
+}
+
+type AdvChild struct {
+	ID   int64 `gorm:"primaryKey;autoIncrement:false"`
+	Name string
+}
+
+func readParents(s *side, step string, db *gorm.DB, ids ...int) {
+	for _, id := range ids {
+		var p AdvParent
+		s.see(fmt.Sprint(step, ": ", id), db.First(&p, id), p)
+	}
+}
+
+// AdvItemView reads adv_items through a view.
+type AdvItemView struct {
+	ID   uint `gorm:"primaryKey;autoIncrement:false"`
+	Grp  int
+	Name string
+}
+
+func readViewItem(s *side, step string, db *gorm.DB, id int) {
+	var v AdvItemView
+	s.see(step, db.First(&v, id), v)
+}
+
+// setupAdvItems creates adv_items 1-3 in groups 1-3.
+func setupAdvItems(t *testing.T, s *side) {
+	require.NoError(t, s.db.AutoMigrate(&AdvItem{}))
+	for id := 1; id <= 3; id++ {
+		s.must(t, s.db.Create(&AdvItem{ID: uint(id), Grp: id, Name: fmt.Sprint("item ", id)}))
+	}
+}
+
+// readItems records First of each id.
+func readItems(s *side, step string, db *gorm.DB, ids ...int) {
+	for _, id := range ids {
+		var x AdvItem
+		s.see(fmt.Sprint(step, ": ", id), db.First(&x, id), x)
+	}
+}
+
+// qualifier is the name of the side's own schema (PostgreSQL) or main
+// database (SQLite).
+func (s *side) qualifier() string {
+	if s.schema != "" {
+		return s.schema
+	}
+	return "main"
 }
