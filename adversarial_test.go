@@ -140,6 +140,12 @@ type AdvItem struct {
 	Name string
 }
 
+// AdvIndexed has an index on its group column.
+type AdvIndexed struct {
+	ID  uint `gorm:"primaryKey;autoIncrement:false"`
+	Grp int  `gorm:"index"`
+}
+
 // AdvCode has a text key: SQLite stores its rows in rowid order, not key
 // order.
 type AdvCode struct {
@@ -166,6 +172,20 @@ func TestAdversarialUnorderedResultsKeepTheDatabasesOrder(t *testing.T) {
 			}
 		})
 	})
+	// An index on the collection column returns rows in its own order.
+	t.Run("several values through an index", func(t *testing.T) {
+		compareAdv(t, compareOpts{only: "sqlite"}, func(t *testing.T, s *side) {
+			require.NoError(t, s.db.AutoMigrate(&AdvIndexed{}))
+			for id, grp := range []int{2, 1, 2, 1} {
+				s.must(t, s.db.Create(&AdvIndexed{ID: uint(id + 1), Grp: grp}))
+			}
+		}, func(t *testing.T, s *side) {
+			for i := range 2 {
+				var xs []AdvIndexed
+				s.see(fmt.Sprint("groups 1 and 2, read ", i), s.q().Where("grp IN ?", []int{1, 2}).Find(&xs), xs)
+			}
+		})
+	})
 	t.Run("text key", func(t *testing.T) {
 		compareAdv(t, compareOpts{}, func(t *testing.T, s *side) {
 			require.NoError(t, s.db.AutoMigrate(&AdvCode{}))
@@ -187,17 +207,23 @@ func TestAdversarialUnorderedResultsKeepTheDatabasesOrder(t *testing.T) {
 // plugin reads the condition as narrowing the primary-key one and stamps
 // row 1 only.
 func TestAdversarialUpdateWithUnspacedOrReachesOtherRows(t *testing.T) {
-	compareAdv(t, compareOpts{}, func(t *testing.T, s *side) {
-		require.NoError(t, s.db.AutoMigrate(&AdvItem{}))
-		for id := 1; id <= 3; id++ {
-			s.must(t, s.db.Create(&AdvItem{ID: uint(id), Grp: id, Name: fmt.Sprint("item ", id)}))
-		}
-	}, func(t *testing.T, s *side) {
+	compareAdv(t, compareOpts{}, setupAdvItems, func(t *testing.T, s *side) {
 		var x AdvItem
 		s.see("item 2", s.q().First(&x, 2), x)
 		s.see("update", s.q().Model(&AdvItem{ID: 1}).Where("name IN (?)OR grp = ?", "item 2", 99).Update("grp", 50), nil)
 		var y AdvItem
 		s.see("item 2 after", s.q().First(&y, 2), y)
+	})
+	// splitAnd cuts "id = ? AND grp = ?OR grp = ?" at AND and keeps
+	// "id = ?" as a term of its own, though OR binds the rest apart.
+	t.Run("split at AND", func(t *testing.T) {
+		compareAdv(t, compareOpts{only: "sqlite"}, setupAdvItems, func(t *testing.T, s *side) {
+			var x AdvItem
+			s.see("item 3", s.q().First(&x, 3), x)
+			s.see("update", s.q().Model(&AdvItem{}).Where("id = ? AND grp = ?OR grp = ?", 1, 1, 3).Update("name", "changed"), nil)
+			var y AdvItem
+			s.see("item 3 after", s.q().First(&y, 3), y)
+		})
 	})
 }
 
@@ -340,4 +366,51 @@ func (s *side) qualifier() string {
 		return s.schema
 	}
 	return "main"
+}
+
+// The same leak under row-level security: a session switched to tenant b
+// on db.Connection is served tenant a's row.
+func TestAdversarialTenantSetOnConnectionLeaksAnotherTenantsRow(t *testing.T) {
+	cases := []struct{ name, change string }{
+		{"SET app.tenant", "SET app.tenant = 'b'"},
+		{"SET ROLE", "SET ROLE {rb}"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			compareAdv(t, compareOpts{only: "postgres", pgDSN: "app.tenant=a"}, setupRLS, func(t *testing.T, s *side) {
+				readDoc(s, "tenant a reads doc 1", s.q(), 1)
+				s.onConnection(func(c *gorm.DB) {
+					s.see("switch tenant on the connection", c.Exec(strings.ReplaceAll(tc.change, "{rb}", s.name("rb"))), nil)
+				})
+				tx := s.q().Begin()
+				readDoc(s, "tenant a reads doc 1 on another connection", s.q(), 1)
+				s.see("commit", tx.Commit(), nil)
+				readDoc(s, "doc 1 on the switched connection", s.q(), 1)
+			})
+		})
+	}
+}
+
+// Foreign keys declared in DDL run through GORM are read for their cascades,
+// but a qualified name with spaces around its dot names the schema instead
+// of the table.
+func TestAdversarialCascadeDeclaredUnderASpacedName(t *testing.T) {
+	compareAdv(t, compareOpts{only: "postgres"}, func(t *testing.T, s *side) {
+		s.must(t, s.db.Exec("CREATE TABLE adv_parents (id bigint PRIMARY KEY, name text)"))
+		s.must(t, s.db.Exec("CREATE TABLE "+s.schema+" . adv_kids (id bigint PRIMARY KEY, "+
+			"adv_parent_id bigint REFERENCES "+s.schema+" . adv_parents (id) ON DELETE CASCADE)"))
+		s.must(t, s.db.Exec("INSERT INTO adv_parents VALUES (1, 'parent 1')"))
+		s.must(t, s.db.Exec("INSERT INTO adv_kids VALUES (1, 1)"))
+	}, func(t *testing.T, s *side) {
+		var k AdvKid
+		s.see("kid 1", s.q().First(&k, 1), k)
+		s.see("delete parent 1", s.q().Delete(&AdvParent{ID: 1}), nil)
+		var k2 AdvKid
+		s.see("kid 1 after", s.q().First(&k2, 1), k2)
+	})
+}
+
+type AdvKid struct {
+	ID          int64 `gorm:"primaryKey;autoIncrement:false"`
+	AdvParentID int64
 }
