@@ -453,3 +453,16 @@ type AdvKeyed struct {
 }
 
 func (AdvKeyed) TableName() string { return "adv_keyed" }
+
+// A read waits for a lock another transaction holds on the table, and fails
+// when lock_timeout runs out. LOCK is read as changing nothing, and a
+// served read neither waits nor fails.
+func TestAdversarialReadBlockedByATableLockFails(t *testing.T) {
+	compareAdv(t, compareOpts{only: "postgres", pgDSN: "lock_timeout=100"}, setupTenantSchemas, func(t *testing.T, s *side) {
+		readUser(s, "user 1", s.q(), 1)
+		tx := s.q().Begin()
+		s.see("lock the table", tx.Exec("LOCK TABLE tenant_users IN ACCESS EXCLUSIVE MODE"), nil)
+		readUser(s, "user 1 while the table is locked", s.q(), 1)
+		s.see("rollback", tx.Rollback(), nil)
+	})
+}
