@@ -42,6 +42,21 @@ func TestAdversarialUnorderedResultsKeepTheDatabasesOrder(t *testing.T) {
 			}
 		})
 	})
+	// Preload fills a has-many slice in the order the database returned
+	// its rows.
+	t.Run("Preload after an update", func(t *testing.T) {
+		compareAdv(t, compareOpts{only: "postgres"}, func(t *testing.T, s *side) {
+			require.NoError(t, s.db.AutoMigrate(allModels()...))
+			s.must(t, s.db.Create(&Customer{ID: 1, Name: "c1"}))
+			s.must(t, s.db.Create(&[]Order{{ID: 1, CustomerID: 1, Amount: 1}, {ID: 2, CustomerID: 1, Amount: 2}}))
+			s.must(t, s.db.Model(&Order{ID: 1}).Update("amount", 10))
+		}, func(t *testing.T, s *side) {
+			for i := range 2 {
+				var c Customer
+				s.see(fmt.Sprint("customer 1 with its orders, read ", i), s.q().Preload("Orders").First(&c, 1), c.Orders)
+			}
+		})
+	})
 	// An index on the collection column returns rows in its own order.
 	t.Run("several values through an index", func(t *testing.T) {
 		compareAdv(t, compareOpts{only: "sqlite"}, func(t *testing.T, s *side) {
