@@ -95,7 +95,7 @@ func (s *store) mark(st *state) loadMark {
 // storable reports whether a load marked m may store what it read: no
 // change of definitions and no Clear came between. Callers hold s.mu.
 func (s *store) storable(st *state, m loadMark) bool {
-	return m.clears == s.clears && m.ddl == st.gens.info.ddl.Load()
+	return m.clears == s.clears && m.ddl == st.gens.info.ddl.Load() && st.flags.cacheable()
 }
 
 // unloaded marks a column a cached row has not loaded. A loaded NULL is nil.
@@ -129,7 +129,7 @@ type tableCache struct {
 	rows      map[any]*entry
 	colls     map[string]map[any]*collection // column -> value -> rows holding it
 	scopes    []*scope                       // recent multi-row scopes, newest last
-	dupKeys   bool                           // a result repeated a primary key: never serve this table
+	unkeyed   bool                           // the model's key does not name rows (a repeated key, a key column of another kind): never serve this table
 }
 
 const maxScopes = 16

@@ -3,8 +3,11 @@ package prefetch
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"reflect"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -194,6 +197,70 @@ func (g *gens) cascadesFrom(parent string, kind writeKind) []string {
 type poolFlags struct {
 	rawTx atomic.Int64           // transactions begun with raw SQL on the pool, not yet ended
 	off   atomic.Pointer[string] // why nothing read through the pool may be cached any more; nil while it may
+
+	mu     sync.Mutex                    // protects dirty
+	dirty  map[*sql.Conn]map[string]bool // connections taken with db.Connection, and the session state set on them and not reset
+	ndirty atomic.Int32                  // len(dirty), read without the lock
+}
+
+// noteConn records what a statement run on a connection taken with
+// db.Connection did to its session state.
+func (f *poolFlags) noteConn(c *sql.Conn, ops []stateOp) {
+	if len(ops) == 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.dirty[c]
+	for _, op := range ops {
+		switch {
+		case op.set:
+			if m == nil {
+				m = map[string]bool{}
+			}
+			m[op.name] = true
+		case op.name == "*all":
+			m = nil
+		default:
+			delete(m, op.name)
+		}
+	}
+	if f.dirty == nil {
+		f.dirty = map[*sql.Conn]map[string]bool{}
+	}
+	if len(m) == 0 {
+		delete(f.dirty, c)
+	} else {
+		f.dirty[c] = m
+	}
+	f.ndirty.Store(int32(len(f.dirty)))
+}
+
+// checkConns turns caching off for the pool when a connection whose session
+// state was changed and not reset has gone back to it: later statements on
+// the pool may run on it, under that state, or not. It is cheap while no
+// connection is dirty.
+func (f *poolFlags) checkConns() {
+	if f.ndirty.Load() == 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c, m := range f.dirty {
+		// Raw answers sql.ErrConnDone once the connection was closed,
+		// that is, returned to the pool.
+		if err := c.Raw(func(any) error { return nil }); errors.Is(err, sql.ErrConnDone) {
+			delete(f.dirty, c)
+			names := make([]string, 0, len(m))
+			for n := range m {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			f.turnOff(fmt.Sprintf("session state (%s) set on a connection taken with db.Connection "+
+				"and not reset before it went back to the pool", strings.Join(names, ", ")))
+		}
+	}
+	f.ndirty.Store(int32(len(f.dirty)))
 }
 
 var pools = struct {
@@ -229,6 +296,7 @@ func (f *poolFlags) turnOff(why string) bool {
 
 // cacheable reports whether reads through the pool may be cached now.
 func (f *poolFlags) cacheable() bool {
+	f.checkConns()
 	return f.off.Load() == nil && f.rawTx.Load() == 0
 }
 

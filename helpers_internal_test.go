@@ -95,8 +95,66 @@ func TestClassifyReadsControlAndSessionState(t *testing.T) {
 		{"create materialized view if not exists s.mv as select 1", nil, effect{ddl: true, views: []string{"mv"}, change: change{all: true}}},
 	}
 	for _, tc := range cases {
-		require.Equal(t, tc.want, classify(tc.sql, tc.vars), tc.sql)
+		got := classify(tc.sql, tc.vars)
+		got.state = nil // TestClassifyNamesSessionState
+		require.Equal(t, tc.want, got, tc.sql)
 	}
+}
+
+func TestClassifyNamesSessionState(t *testing.T) {
+	cases := []struct {
+		sql  string
+		want []stateOp
+	}{
+		{"SET search_path TO t1", []stateOp{{"search_path", true}}},
+		{"SET SESSION ROLE r", []stateOp{{"role", true}}},
+		{"SET search_path TO DEFAULT", []stateOp{{"search_path", false}}},
+		{"RESET app.tenant", []stateOp{{"app.tenant", false}}},
+		{"RESET ALL", []stateOp{{"*all", false}}},
+		{"DISCARD ALL", []stateOp{{"*all", false}}},
+		{"DISCARD TEMP", []stateOp{{"*temp", false}}},
+		{"SELECT set_config('App.Tenant', 'a', false)", []stateOp{{"app.tenant", true}}},
+		{"SET app.tenant = 'a'; RESET app.tenant", []stateOp{{"app.tenant", true}, {"app.tenant", false}}},
+		{"CREATE TEMP TABLE x (id int)", []stateOp{{"*temp", true}}},
+		{"ATTACH 'f.db' AS f", []stateOp{{"*attach", true}}},
+		{"PRAGMA case_sensitive_like = 1", []stateOp{{"pragma:case_sensitive_like", true}}},
+		{"SET LOCAL search_path TO t1", nil},
+	}
+	for _, tc := range cases {
+		require.Equal(t, tc.want, classify(tc.sql, nil).state, tc.sql)
+	}
+}
+
+func TestClassifyReadsWhatDatabasesRead(t *testing.T) {
+	cases := []struct {
+		sql    string
+		all    bool
+		tables []string
+	}{
+		{"UPDATE main . items SET x = 1", false, []string{"items"}},
+		{"UPDATE main /* c */ . items SET x = 1", false, []string{"items"}},
+		{"DELETE FROM s.\"T\" WHERE 1", false, []string{"t"}},
+		{"/* a /* nested */ UPDATE x SET y = 1 */ SELECT 1", true, nil},
+		{"SELECT 1 -- c\r UPDATE x SET y = 1", true, nil},
+		{"SELECT E'\\'' ; UPDATE x SET y = 1 --'", true, nil},
+		{"SELECT * INTO TEMP t FROM u", true, nil},
+		{"WITH a AS (SELECT 1) INSERT INTO t SELECT * FROM a", false, []string{"t"}},
+		{`SELECT "set_config"('a', 'b', false)`, true, nil},
+		{`SELECT "pg_catalog"."set_config"('a', 'b', false)`, true, nil},
+	}
+	for _, tc := range cases {
+		e := classify(tc.sql, nil)
+		require.Equal(t, tc.all, e.change.all, tc.sql)
+		if !tc.all {
+			require.ElementsMatch(t, tc.tables, slices.Clone(e.change.tables), tc.sql)
+		}
+	}
+	e := classify("CREATE TABLE c2 (x int) INHERITS (p1, p2)", nil)
+	require.Equal(t, []string{"p1", "p2", "c2"}, e.linked)
+	e = classify("CREATE TABLE y2024 PARTITION OF events FOR VALUES FROM (1) TO (2)", nil)
+	require.Equal(t, []string{"events", "y2024"}, e.linked)
+	e = classify("ALTER VIEW v RENAME TO w", nil)
+	require.Equal(t, [][2]string{{"v", "w"}}, e.renames)
 }
 
 func TestClassifyReadsForeignKeyActions(t *testing.T) {

@@ -1,6 +1,7 @@
 package prefetch
 
 import (
+	"database/sql"
 	"fmt"
 	"reflect"
 	"slices"
@@ -98,10 +99,23 @@ func (st *state) afterRaw(db *gorm.DB) {
 	if e.session && (tx != nil || onPool) {
 		st.sessionChanged(db)
 	}
+	if c, ok := cp.(*sql.Conn); ok {
+		// It goes back to the pool with whatever state it holds then.
+		st.flags.noteConn(c, e.state)
+	}
 	if e.ddl {
 		st.gens.info.ddl.Add(1)
 	}
 	st.gens.addNames(&st.gens.info.views, e.views)
+	st.gens.addNames(&st.gens.info.linked, e.linked)
+	for _, r := range e.renames {
+		if st.gens.isView(r[0]) {
+			st.gens.addNames(&st.gens.info.views, r[1:])
+		}
+		if st.gens.isLinked(r[0]) {
+			st.gens.addNames(&st.gens.info.linked, r[1:])
+		}
+	}
 	st.gens.addCascades(e.cascades)
 	c := &e.change
 	if !c.all {

@@ -148,14 +148,31 @@ func compositeKey(parts []any) any {
 
 var hashSeed = maphash.MakeSeed()
 
-// hashKey spreads a key over the generation buckets of its table.
+// hashKey spreads a key over the generation buckets of its table. Text
+// keys are folded first (case, trailing blanks, the punctuation of a uuid)
+// so that spellings a database may hold equal (a case-insensitive
+// collation, char(n) padding, uuid in upper case) share a bucket: a write
+// by one spelling stamps rows cached under another.
 func hashKey(k any) uint64 {
 	switch x := k.(type) {
 	case int64:
 		h := uint64(x) * 0x9E3779B97F4A7C15
 		return h ^ (h >> 29)
 	case string:
-		return maphash.String(hashSeed, x)
+		return maphash.String(hashSeed, foldKey(x))
 	}
 	return 0
+}
+
+func foldKey(s string) string {
+	s = strings.TrimRight(strings.ToLower(s), " ")
+	if strings.ContainsAny(s, "-{}") {
+		s = strings.Map(func(r rune) rune {
+			if r == '-' || r == '{' || r == '}' {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return s
 }

@@ -16,16 +16,31 @@ import (
 
 // effect is what raw SQL may have done besides returning rows.
 type effect struct {
-	change     change   // rows and tables it may have written (all: anything)
-	ddl        bool     // it changed definitions: every cache of the database starts over
-	views      []string // views it created or replaced: never cached
-	cascades   []link   // foreign keys with ON DELETE/UPDATE actions it declared
-	begin      bool     // BEGIN, START TRANSACTION
-	end        bool     // COMMIT, END, ROLLBACK, ABORT
-	rollbackTo bool     // ROLLBACK TO SAVEPOINT
-	session    bool     // it changed session state that later reads depend on
-	local      bool     // it changed transaction-local state (SET LOCAL, set_config(..., true))
+	change     change      // rows and tables it may have written (all: anything)
+	ddl        bool        // it changed definitions: every cache of the database starts over
+	views      []string    // views it created, replaced or renamed to: never cached
+	renames    [][2]string // tables or views renamed (old, new): the new name inherits the old one's kind
+	linked     []string    // tables it put in an inheritance or partition tree
+	cascades   []link      // foreign keys with ON DELETE/UPDATE actions it declared
+	begin      bool        // BEGIN, START TRANSACTION
+	end        bool        // COMMIT, END, ROLLBACK, ABORT
+	rollbackTo bool        // ROLLBACK TO SAVEPOINT
+	session    bool        // it changed session state that later reads depend on
+	local      bool        // it changed transaction-local state (SET LOCAL, set_config(..., true))
+	state      []stateOp   // the session state it set or reset, in order
 }
+
+// stateOp is one change of a connection's session state: a setting (by
+// name, lower case; "*temp" for temporary tables, "*attach" for attached
+// databases, "*" for what the reader cannot name) set, or reset ("*all":
+// everything).
+type stateOp struct {
+	name string
+	set  bool
+}
+
+func (e *effect) set(name string)   { e.state = append(e.state, stateOp{strings.ToLower(name), true}) }
+func (e *effect) reset(name string) { e.state = append(e.state, stateOp{strings.ToLower(name), false}) }
 
 // harmlessSettings are settings that change no row a SELECT returns.
 var harmlessSettings = map[string]bool{
@@ -105,6 +120,16 @@ func (e *effect) statement(s []string) {
 	case "DISCARD", "ATTACH", "DETACH":
 		e.session = true
 		e.change.all = true
+		switch {
+		case head == "ATTACH":
+			e.set("*attach")
+		case head == "DETACH":
+			e.reset("*attach")
+		case len(rest) > 0 && rest[0] == "ALL":
+			e.reset("*all")
+		case len(rest) > 0 && (rest[0] == "TEMP" || rest[0] == "TEMPORARY"):
+			e.reset("*temp")
+		}
 	case "PRAGMA":
 		e.pragma(rest)
 	case "CREATE", "ALTER", "DROP", "COMMENT", "GRANT", "REVOKE", "REINDEX", "CLUSTER", "REFRESH", "SECURITY":
@@ -126,8 +151,32 @@ func (e *effect) statement(s []string) {
 			e.change.all = true // TRUNCATE (and its cascades), CALL, DO, EXECUTE, anything unknown
 			return
 		}
+		if selectInto(s) {
+			// SELECT ... INTO t creates a table (perhaps a temporary one
+			// hiding another of the same name).
+			e.ddl, e.session, e.change.all = true, true, true
+			e.set("*temp")
+			return
+		}
 		e.writes(s)
 	}
+}
+
+// selectInto reports a SELECT ... INTO, which creates a table: an INTO
+// whose nearest preceding statement keyword is SELECT.
+func selectInto(s []string) bool {
+	last := ""
+	for _, w := range s {
+		switch w {
+		case "SELECT", "INSERT", "MERGE", "REPLACE":
+			last = w
+		case "INTO":
+			if last == "SELECT" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // setting reads SET and RESET.
@@ -145,9 +194,24 @@ func (e *effect) setting(head string, rest []string) {
 	}
 	if local {
 		e.local = true
-	} else {
-		e.session = true
-		e.change.all = true
+		return
+	}
+	e.session = true
+	e.change.all = true
+	name := "*"
+	if len(rest) > 0 {
+		name = rest[0]
+		if name == "AUTHORIZATION" {
+			name = "session_authorization"
+		}
+	}
+	switch {
+	case head == "RESET" && name == "ALL":
+		e.reset("*all")
+	case head == "RESET" || len(rest) > 1 && rest[len(rest)-1] == "DEFAULT":
+		e.reset(name)
+	default:
+		e.set(name)
 	}
 }
 
@@ -166,6 +230,7 @@ func (e *effect) pragma(rest []string) {
 	}
 	e.session = true
 	e.change.all = true
+	e.set("pragma:" + name)
 }
 
 // definition reads CREATE VIEW names and the foreign keys with actions that
@@ -198,15 +263,58 @@ func (e *effect) definition(head string, rest []string) {
 			break
 		}
 	}
+	if name == "" {
+		return
+	}
+	if i := slices.Index(rest, "RENAME"); i >= 0 && i+2 < len(rest) && rest[i+1] == "TO" && isIdent(rest[i+2]) {
+		e.renames = append(e.renames, [2]string{normTable(name), normTable(rest[i+2])})
+	}
 	switch {
-	case head == "CREATE" && kind == "VIEW" && name != "":
+	case head == "CREATE" && kind == "VIEW":
 		e.views = append(e.views, normTable(name))
-	case kind == "TABLE" && name != "":
+	case kind == "TABLE":
 		if head == "CREATE" && temp {
 			e.session = true // a temporary table may hide a table of the same name
+			e.set("*temp")
 		}
 		e.cascades = append(e.cascades, references(normTable(name), rest)...)
+		e.linked = append(e.linked, inherited(normTable(name), rest)...)
 	}
+}
+
+// inherited finds the tables an inheritance or partition clause ties
+// together (INHERITS (p), PARTITION OF p, INHERIT p, ATTACH/DETACH
+// PARTITION c), with the table defined.
+func inherited(table string, toks []string) []string {
+	var out []string
+	for i, w := range toks {
+		var next int
+		switch {
+		case w == "INHERITS" || w == "INHERIT":
+			next = i + 1
+		case w == "OF" && i > 0 && toks[i-1] == "PARTITION":
+			next = i + 1
+		case w == "PARTITION" && i > 0 && (toks[i-1] == "ATTACH" || toks[i-1] == "DETACH"):
+			next = i + 1
+		default:
+			continue
+		}
+		j := next
+		if j < len(toks) && toks[j] == "(" {
+			j++
+		}
+		for j < len(toks) && isIdent(toks[j]) {
+			out = append(out, normTable(toks[j]))
+			if j+1 >= len(toks) || toks[j+1] != "," {
+				break
+			}
+			j += 2
+		}
+	}
+	if len(out) > 0 {
+		out = append(out, table)
+	}
+	return out
 }
 
 // references finds "REFERENCES parent ... ON DELETE|UPDATE CASCADE|SET ..."
@@ -307,11 +415,28 @@ func targetAfter(toks []string, kw string) []string {
 // s, or -1.
 func setConfigIndex(s []string) int {
 	for i, w := range s {
-		if (w == "SET_CONFIG" || w == "PG_CATALOG.SET_CONFIG") && i+1 < len(s) && s[i+1] == "(" {
-			return i
+		if i+1 < len(s) && s[i+1] == "(" {
+			switch name := unquoteName(w); name {
+			case "set_config", "pg_catalog.set_config":
+				return i
+			}
 		}
 	}
 	return -1
+}
+
+// unquoteName reads a possibly quoted, possibly qualified name as the
+// database resolves it: quoted parts as written, others in lower case.
+func unquoteName(w string) string {
+	parts := strings.Split(w, ".")
+	for i, p := range parts {
+		if len(p) >= 2 && (p[0] == '"' || p[0] == '`') && p[len(p)-1] == p[0] {
+			parts[i] = p[1 : len(p)-1]
+		} else {
+			parts[i] = strings.ToLower(p)
+		}
+	}
+	return strings.Join(parts, ".")
 }
 
 // setConfig reads set_config(name, value, is_local): transaction-local when
@@ -329,6 +454,11 @@ func (e *effect) setConfig(s, all []string, vars []any) {
 		} else {
 			e.session = true
 			e.change.all = true
+			name := "*"
+			if len(args) > 0 && len(args[0]) == 1 && strings.HasPrefix(args[0][0], "'") {
+				name = args[0][0][1:]
+			}
+			e.set(name)
 		}
 		at = i + 1
 	}

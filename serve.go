@@ -47,7 +47,7 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 // statement cannot be served whatever is cached. Callers hold the store's
 // lock.
 func (dc *dbCache) lookup(t *tableCache, p *plan) (res *result, missing []any, ok bool) {
-	if t.dupKeys {
+	if t.unkeyed {
 		return nil, nil, false
 	}
 	colIdx, names := t.star, t.starNames
@@ -234,7 +234,7 @@ func nullTerms(stmt *gorm.Statement) []string {
 // to be NULL; it returns their keys in order, or nil when the result lacks
 // the primary key. Callers hold the lock.
 func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star bool, sc *scope, nulls []string) []any {
-	if t.dupKeys {
+	if t.unkeyed {
 		return nil
 	}
 	idx := make([]int, len(res.cols))
@@ -267,6 +267,15 @@ func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star
 	for _, row := range res.rows {
 		ok := true
 		for i, pos := range pkPos {
+			if !sameKind(row[pos], t.pkCls[i]) {
+				// The column does not hold what the model's key type
+				// says (integers kept in a text column): the database
+				// compares and sorts them by the column's type, which
+				// the cache cannot follow.
+				t.unkeyed = true
+				dc.invalidateTable(t, nil)
+				return nil
+			}
 			if parts[i], ok = normValue(row[pos], t.pkCls[i]); !ok {
 				break
 			}
@@ -279,7 +288,7 @@ func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star
 			// The model's primary key is not unique in the table (a view,
 			// or a table without the constraint): rows cannot be named by
 			// it. Nothing of the table is served from now on.
-			t.dupKeys = true
+			t.unkeyed = true
 			dc.invalidateTable(t, nil)
 			return nil
 		}
@@ -327,7 +336,7 @@ func (dc *dbCache) markAbsent(t *tableCache, asked, got []any, loadedAt uint64) 
 // group means the grouping cannot be trusted, and nothing is recorded.
 func (dc *dbCache) storeCollections(t *tableCache, col string, cls keyClass, vals []any, keys []any, loadedAt uint64) {
 	ci, ok := t.colIdx[col]
-	if !ok || t.dupKeys || len(vals) > 1 && cls != classInt {
+	if !ok || t.unkeyed || len(vals) > 1 && cls != classInt {
 		return
 	}
 	m := t.colls[col]
@@ -357,4 +366,17 @@ func (dc *dbCache) storeCollections(t *tableCache, col string, cls keyClass, val
 	for _, v := range vals {
 		m[v] = &collection{keys: byVal[v], loadedAt: loadedAt}
 	}
+}
+
+// sameKind reports whether a key value as the driver returned it is of the
+// kind the key class expects: integers for an integer key, text for a text
+// key. NULL and other values are left to normValue.
+func sameKind(v any, c keyClass) bool {
+	switch v.(type) {
+	case int64:
+		return c == classInt
+	case string, []byte:
+		return c != classInt
+	}
+	return true
 }

@@ -7,8 +7,13 @@ import "strings"
 // quotes; a qualified name (schema.table) is one word. Punctuation that
 // matters is kept as words of its own: ";", ",", "(", ")", and bind
 // placeholders ("?", "$1"). String literals, comments, white space and
-// operators are dropped. It fails on what it cannot read safely, such as
-// PostgreSQL's dollar quoting, an unterminated literal or comment.
+// operators are dropped. It fails on what it cannot read safely: where
+// SQLite and PostgreSQL would read the text differently (a block comment
+// holding "/*", which PostgreSQL nests; a line comment holding a carriage
+// return, which ends it for PostgreSQL only; a string holding a backslash,
+// an escape in PostgreSQL's E” strings), dollar quoting, an unterminated
+// literal or comment. A name qualified with spaces or comments around its
+// dots ("s . t") is one word, as the databases read it.
 func tokenize(sql string) ([]string, bool) {
 	var toks []string
 	for i := 0; i < len(sql); {
@@ -18,11 +23,14 @@ func tokenize(sql string) ([]string, bool) {
 			i++
 		case c == '-' && i+1 < len(sql) && sql[i+1] == '-':
 			for i < len(sql) && sql[i] != '\n' {
+				if sql[i] == '\r' {
+					return nil, false
+				}
 				i++
 			}
 		case c == '/' && i+1 < len(sql) && sql[i+1] == '*':
 			end := strings.Index(sql[i+2:], "*/")
-			if end < 0 {
+			if end < 0 || strings.Contains(sql[i+2:i+2+end], "/*") {
 				return nil, false
 			}
 			i += end + 4
@@ -37,12 +45,12 @@ func tokenize(sql string) ([]string, bool) {
 					break
 				}
 			}
-			if j >= len(sql) {
+			if j >= len(sql) || strings.IndexByte(sql[i:j], '\\') >= 0 {
 				return nil, false
 			}
-			// A literal stands in the token list as one word, so that the
-			// arguments of a call keep their positions.
-			toks = append(toks, "'")
+			// A literal stands in the token list as one word, a quote and
+			// its text, so that the arguments of a call keep their positions.
+			toks = append(toks, "'"+strings.ReplaceAll(sql[i+1:j], "''", "'"))
 			i = j + 1
 		case c == '$':
 			// $1 placeholders are fine; $$ or $tag$ quoting is not.
@@ -55,7 +63,7 @@ func tokenize(sql string) ([]string, bool) {
 			}
 			toks = append(toks, sql[i:j])
 			i = j
-		case c == ';' || c == ',' || c == '(' || c == ')' || c == '?':
+		case c == ';' || c == ',' || c == '(' || c == ')' || c == '?' || c == '.':
 			toks = append(toks, string(c))
 			i++
 		case isIdentStart(c) || c >= '0' && c <= '9':
@@ -73,7 +81,28 @@ func tokenize(sql string) ([]string, bool) {
 			i++ // operators
 		}
 	}
-	return toks, true
+	return joinQualified(toks), true
+}
+
+// joinQualified joins "a", ".", "b" into "a.b", and a word ending or
+// starting with a dot with its neighbour.
+func joinQualified(toks []string) []string {
+	out := toks[:0:0]
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		n := len(out)
+		switch {
+		case t == "." && n > 0 && isIdent(out[n-1]):
+			out[n-1] += "."
+		case n > 0 && strings.HasSuffix(out[n-1], ".") && isIdent(t):
+			out[n-1] += t
+		case n > 0 && strings.HasPrefix(t, ".") && isIdent(out[n-1]):
+			out[n-1] += t
+		default:
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // identEnd returns the end of the word starting at sql[i]: letters, digits,

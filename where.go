@@ -68,7 +68,9 @@ func whereTerms(stmt *gorm.Statement) []term {
 // orJoined reports an expression that GORM joins to its neighbours with OR
 // rather than AND: a one-condition OrConditions (what db.Or builds), or a
 // string condition holding an OR that GORM does not parenthesize (it looks
-// only for " OR " with plain spaces).
+// only for " OR " and " AND " with single spaces, so "a = ?OR b = ?" or an
+// OR after a tab or a comment stays bare). SQL the tokenizer cannot read
+// counts as one.
 func orJoined(e clause.Expression) bool {
 	var sql string
 	switch x := e.(type) {
@@ -82,7 +84,16 @@ func orJoined(e clause.Expression) bool {
 		return false
 	}
 	upper := strings.ToUpper(sql)
-	return !strings.Contains(upper, " OR ") && slices.Contains(strings.Fields(upper), "OR")
+	if strings.Contains(upper, " OR ") || strings.Contains(upper, " AND ") {
+		return false // parenthesized by GORM when it has neighbours
+	}
+	return hasOr(sql)
+}
+
+// hasOr reports whether SQL holds an OR keyword, or cannot be read.
+func hasOr(sql string) bool {
+	toks, ok := tokenize(sql)
+	return !ok || slices.Contains(toks, "OR")
 }
 
 func termOf(stmt *gorm.Statement, e clause.Expression) term {
@@ -165,7 +176,7 @@ func exprTerm(stmt *gorm.Statement, x clause.Expr) term {
 // named parameters).
 func splitAnd(x clause.Expr) []clause.Expr {
 	sql := x.SQL
-	if strings.ContainsAny(sql, "'\"`@") || strings.Contains(strings.ReplaceAll(sql, "(?)", ""), "(") {
+	if strings.ContainsAny(sql, "'\"`@") || strings.Contains(strings.ReplaceAll(sql, "(?)", ""), "(") || hasOr(sql) {
 		return nil
 	}
 	words := strings.Fields(sql)

@@ -2,42 +2,20 @@ package prefetch_test
 
 import (
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 )
 
-// Adversarial tests: call sequences where the plugin's answer differs from
-// plain GORM's. Each one failed on the code it was written against.
+// Helpers of the tests of raw SQL reading, connection state and key
+// spellings.
 
 // AdvItem has an integer key and a group column without an index.
 type AdvItem struct {
 	ID   uint `gorm:"primaryKey;autoIncrement:false"`
 	Grp  int
 	Name string
-}
-
-// compareAdv is compare, except that with PREFETCH_ADV_PLAIN_TWICE set both
-// sides run without the plugin: the script must then pass, showing that the
-// difference is the plugin's.
-func compareAdv(t *testing.T, o compareOpts, setup, script func(t *testing.T, s *side)) {
-	t.Helper()
-	if os.Getenv("PREFETCH_ADV_PLAIN_TWICE") == "" {
-		compare(t, o, setup, script)
-		return
-	}
-	forEachDB(t, o.only, func(t *testing.T, dialect string) {
-		a, b := openSide(t, dialect, false, o), openSide(t, dialect, false, o)
-		for _, s := range []*side{a, b} {
-			if setup != nil {
-				setup(t, s)
-			}
-			script(t, s)
-		}
-		requireSameObservations(t, a.obs, b.obs)
-	})
 }
 
 // setupAdvItems creates adv_items 1-3 in groups 1-3.

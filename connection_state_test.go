@@ -3,7 +3,6 @@ package prefetch_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"gorm.io/gorm"
 )
@@ -15,7 +14,7 @@ import (
 // connection when it goes back to the pool. database/sql hands out the most
 // recently returned idle connection, so later statements on the pool run
 // under it, while the pool's other connections keep the old state.
-func TestAdversarialSessionStateLeftOnConnectionLeaksToThePool(t *testing.T) {
+func TestSessionStateLeftOnAConnectionStopsCachingThroughThePool(t *testing.T) {
 	cases := []struct {
 		name   string
 		change string
@@ -26,7 +25,7 @@ func TestAdversarialSessionStateLeftOnConnectionLeaksToThePool(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			compareAdv(t, compareOpts{only: "postgres"}, setupTenantSchemas, func(t *testing.T, s *side) {
+			compare(t, compareOpts{only: "postgres"}, setupTenantSchemas, func(t *testing.T, s *side) {
 				// Connection X: switched to tenant b, back in the pool.
 				s.onConnection(func(c *gorm.DB) {
 					s.see("change on the connection", c.Exec(s.expand(tc.change)), nil)
@@ -45,14 +44,14 @@ func TestAdversarialSessionStateLeftOnConnectionLeaksToThePool(t *testing.T) {
 
 // The same leak under row-level security: a session switched to tenant b
 // on db.Connection is served tenant a's row.
-func TestAdversarialTenantSetOnConnectionLeaksAnotherTenantsRow(t *testing.T) {
+func TestTenantLeftOnAConnectionNeverReachesAnotherTenant(t *testing.T) {
 	cases := []struct{ name, change string }{
 		{"SET app.tenant", "SET app.tenant = 'b'"},
 		{"SET ROLE", "SET ROLE {rb}"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			compareAdv(t, compareOpts{only: "postgres", pgDSN: "app.tenant=a"}, setupRLS, func(t *testing.T, s *side) {
+			compare(t, compareOpts{only: "postgres", pgDSN: "app.tenant=a"}, setupRLS, func(t *testing.T, s *side) {
 				readDoc(s, "tenant a reads doc 1", s.q(), 1)
 				s.onConnection(func(c *gorm.DB) {
 					s.see("switch tenant on the connection", c.Exec(strings.ReplaceAll(tc.change, "{rb}", s.name("rb"))), nil)
@@ -68,8 +67,8 @@ func TestAdversarialTenantSetOnConnectionLeaksAnotherTenantsRow(t *testing.T) {
 
 // The same leak on SQLite: a temporary table created on db.Connection
 // shadows the main table on that connection after it goes back to the pool.
-func TestAdversarialTempTableLeftOnConnectionShadowsTheTable(t *testing.T) {
-	compareAdv(t, compareOpts{only: "sqlite"}, setupAdvItems, func(t *testing.T, s *side) {
+func TestTempTableLeftOnAConnectionStopsCaching(t *testing.T) {
+	compare(t, compareOpts{only: "sqlite"}, setupAdvItems, func(t *testing.T, s *side) {
 		s.onConnection(func(c *gorm.DB) {
 			s.see("temp table on the connection", c.Exec("CREATE TEMP TABLE adv_items AS SELECT * FROM main.adv_items WHERE id <> 1"), nil)
 		})
@@ -83,7 +82,7 @@ func TestAdversarialTempTableLeftOnConnectionShadowsTheTable(t *testing.T) {
 // On PostgreSQL a failed statement aborts the transaction: every later
 // statement fails until a rollback. Row() reports its error only at Scan,
 // so the plugin never learns of the failure and keeps serving.
-func TestAdversarialFailureSeenOnlyByRowScanAbortsTransaction(t *testing.T) {
+func TestFailuresSeenOnlyAtScanStopATransactionsCache(t *testing.T) {
 	cases := []struct {
 		name string
 		run  func(s *side, tx *gorm.DB)
@@ -102,7 +101,7 @@ func TestAdversarialFailureSeenOnlyByRowScanAbortsTransaction(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			compareAdv(t, compareOpts{only: "postgres"}, setupTenantSchemas, func(t *testing.T, s *side) {
+			compare(t, compareOpts{only: "postgres"}, setupTenantSchemas, func(t *testing.T, s *side) {
 				tx := s.q().Begin()
 				readUser(s, "user 1", tx, 1)
 				tc.run(s, tx)
@@ -111,32 +110,4 @@ func TestAdversarialFailureSeenOnlyByRowScanAbortsTransaction(t *testing.T) {
 			})
 		})
 	}
-}
-
-// idle_in_transaction_session_timeout is treated as harmless, but it ends
-// the session: the next statement must fail.
-func TestAdversarialIdleInTransactionTimeoutEndsTheSession(t *testing.T) {
-	compareAdv(t, compareOpts{only: "postgres"}, setupTenantSchemas, func(t *testing.T, s *side) {
-		tx := s.q().Begin()
-		readUser(s, "user 1", tx, 1)
-		s.see("set timeout", tx.Exec("SET idle_in_transaction_session_timeout = 20"), nil)
-		time.Sleep(300 * time.Millisecond)
-		var u TenantUser
-		res := tx.First(&u, 1)
-		s.note("read after the session ended fails", res.Error != nil)
-		_ = tx.Rollback()
-	})
-}
-
-// A read waits for a lock another transaction holds on the table, and fails
-// when lock_timeout runs out. LOCK is read as changing nothing, and a
-// served read neither waits nor fails.
-func TestAdversarialReadBlockedByATableLockFails(t *testing.T) {
-	compareAdv(t, compareOpts{only: "postgres", pgDSN: "lock_timeout=100"}, setupTenantSchemas, func(t *testing.T, s *side) {
-		readUser(s, "user 1", s.q(), 1)
-		tx := s.q().Begin()
-		s.see("lock the table", tx.Exec("LOCK TABLE tenant_users IN ACCESS EXCLUSIVE MODE"), nil)
-		readUser(s, "user 1 while the table is locked", s.q(), 1)
-		s.see("rollback", tx.Rollback(), nil)
-	})
 }

@@ -14,7 +14,7 @@ import (
 // Raw SQL that PostgreSQL reads differently from the plugin's tokenizer:
 // the session change it hides is never seen, and rows of the home schema
 // are served to a session now reading tenant b.
-func TestAdversarialHiddenSessionChangeOrWrite(t *testing.T) {
+func TestSessionChangesAndWritesAreSeenWhateverTheSpelling(t *testing.T) {
 	cases := []struct {
 		name   string
 		change string
@@ -35,7 +35,7 @@ func TestAdversarialHiddenSessionChangeOrWrite(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			compareAdv(t, compareOpts{only: "postgres", oneConn: true}, setupTenantSchemas, func(t *testing.T, s *side) {
+			compare(t, compareOpts{only: "postgres", oneConn: true}, setupTenantSchemas, func(t *testing.T, s *side) {
 				readUser(s, "home user 1", s.q(), 1)
 				s.see("change", s.q().Exec(s.expand(tc.change)), nil)
 				readUser(s, "user 1 after", s.q(), 1)
@@ -46,8 +46,8 @@ func TestAdversarialHiddenSessionChangeOrWrite(t *testing.T) {
 
 // SELECT ... INTO creates a table: a temporary one shadows the table of the
 // same name in the search path, on the connection that ran it.
-func TestAdversarialSelectIntoTempShadowsTable(t *testing.T) {
-	compareAdv(t, compareOpts{only: "postgres", oneConn: true}, setupTenantSchemas, func(t *testing.T, s *side) {
+func TestSelectIntoIsADefinition(t *testing.T) {
+	compare(t, compareOpts{only: "postgres", oneConn: true}, setupTenantSchemas, func(t *testing.T, s *side) {
 		readUser(s, "home user 1", s.q(), 1)
 		s.see("select into", s.q().Exec(s.expand("SELECT * INTO TEMP tenant_users FROM {tb}.tenant_users")), nil)
 		readUser(s, "user 1 after", s.q(), 1)
@@ -57,7 +57,7 @@ func TestAdversarialSelectIntoTempShadowsTable(t *testing.T) {
 // A qualified name may have white space (or a comment) around its dot, on
 // both databases. The classifier reads "UPDATE main . adv_items" as writing
 // a table named "main".
-func TestAdversarialQualifiedNameWithSpacesHidesTheWrittenTable(t *testing.T) {
+func TestWritesToNamesQualifiedWithSpacesInvalidate(t *testing.T) {
 	cases := []struct{ name, sql string }{
 		{"UPDATE", "UPDATE {qual} . adv_items SET name = 'changed' WHERE id = 1"},
 		{"comment before the dot", "UPDATE {qual}/**/.adv_items SET name = 'changed' WHERE id = 1"},
@@ -66,7 +66,7 @@ func TestAdversarialQualifiedNameWithSpacesHidesTheWrittenTable(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			compareAdv(t, compareOpts{}, setupAdvItems, func(t *testing.T, s *side) {
+			compare(t, compareOpts{}, setupAdvItems, func(t *testing.T, s *side) {
 				readItems(s, "items 1 and 4", s.q(), 1, 4)
 				s.see("raw write", s.q().Exec(strings.ReplaceAll(tc.sql, "{qual}", s.qualifier())), nil)
 				readItems(s, "items 1 and 4 after", s.q(), 1, 4)
@@ -78,8 +78,8 @@ func TestAdversarialQualifiedNameWithSpacesHidesTheWrittenTable(t *testing.T) {
 // A view created under a qualified name with spaces around the dot is not
 // recorded as a view: its rows are cached, and writes to the table under it
 // never reach them.
-func TestAdversarialViewCreatedUnderASpacedNameIsCached(t *testing.T) {
-	compareAdv(t, compareOpts{}, setupAdvItems, func(t *testing.T, s *side) {
+func TestViewsCreatedUnderSpacedNamesAreNeverCached(t *testing.T) {
+	compare(t, compareOpts{}, setupAdvItems, func(t *testing.T, s *side) {
 		s.see("create view", s.q().Exec("CREATE VIEW "+s.qualifier()+" . adv_item_views AS SELECT * FROM adv_items"), nil)
 		readViewItem(s, "view item 1", s.q(), 1)
 		s.see("update the table", s.q().Model(&AdvItem{ID: 1}).Update("name", "changed"), nil)
@@ -89,10 +89,10 @@ func TestAdversarialViewCreatedUnderASpacedNameIsCached(t *testing.T) {
 
 // A view renamed (PostgreSQL's ALTER VIEW ... RENAME TO, or ALTER TABLE on a
 // view) takes a name the plugin never saw as a view.
-func TestAdversarialRenamedViewIsCached(t *testing.T) {
+func TestRenamedViewsAreNeverCached(t *testing.T) {
 	for _, kw := range []string{"VIEW", "TABLE"} {
 		t.Run("ALTER "+kw, func(t *testing.T) {
-			compareAdv(t, compareOpts{only: "postgres"}, setupAdvItems, func(t *testing.T, s *side) {
+			compare(t, compareOpts{only: "postgres"}, setupAdvItems, func(t *testing.T, s *side) {
 				s.see("create view", s.q().Exec("CREATE VIEW adv_tmp_view AS SELECT * FROM adv_items"), nil)
 				s.see("rename view", s.q().Exec("ALTER "+kw+" adv_tmp_view RENAME TO adv_item_views"), nil)
 				readViewItem(s, "view item 1", s.q(), 1)
@@ -107,8 +107,8 @@ func TestAdversarialRenamedViewIsCached(t *testing.T) {
 // the plugin is registered. One created later through GORM is treated as a
 // plain table: a write to the child does not reach rows read through the
 // parent.
-func TestAdversarialInheritanceCreatedAfterRegistration(t *testing.T) {
-	compareAdv(t, compareOpts{only: "postgres"}, func(t *testing.T, s *side) {
+func TestInheritanceCreatedThroughGORMIsFollowed(t *testing.T) {
+	compare(t, compareOpts{only: "postgres"}, func(t *testing.T, s *side) {
 		s.must(t, s.db.Exec("CREATE TABLE adv_parents (id bigint PRIMARY KEY, name text)"))
 		s.must(t, s.db.Exec("CREATE TABLE adv_children () INHERITS (adv_parents)"))
 		s.must(t, s.db.Exec("INSERT INTO adv_children (id, name) VALUES (1, 'child 1')"))
@@ -152,8 +152,8 @@ func readViewItem(s *side, step string, db *gorm.DB, id int) {
 // Foreign keys declared in DDL run through GORM are read for their cascades,
 // but a qualified name with spaces around its dot names the schema instead
 // of the table.
-func TestAdversarialCascadeDeclaredUnderASpacedName(t *testing.T) {
-	compareAdv(t, compareOpts{only: "postgres"}, func(t *testing.T, s *side) {
+func TestCascadesDeclaredUnderSpacedNamesInvalidate(t *testing.T) {
+	compare(t, compareOpts{only: "postgres"}, func(t *testing.T, s *side) {
 		s.must(t, s.db.Exec("CREATE TABLE adv_parents (id bigint PRIMARY KEY, name text)"))
 		s.must(t, s.db.Exec("CREATE TABLE "+s.schema+" . adv_kids (id bigint PRIMARY KEY, "+
 			"adv_parent_id bigint REFERENCES "+s.schema+" . adv_parents (id) ON DELETE CASCADE)"))

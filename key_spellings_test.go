@@ -12,8 +12,8 @@ import (
 // right-hand side of the OR: the update reaches rows other than 1, but the
 // plugin reads the condition as narrowing the primary-key one and stamps
 // row 1 only.
-func TestAdversarialUpdateWithUnspacedOrReachesOtherRows(t *testing.T) {
-	compareAdv(t, compareOpts{}, setupAdvItems, func(t *testing.T, s *side) {
+func TestUpdatesWithABareORInvalidateTheTable(t *testing.T) {
+	compare(t, compareOpts{}, setupAdvItems, func(t *testing.T, s *side) {
 		var x AdvItem
 		s.see("item 2", s.q().First(&x, 2), x)
 		s.see("update", s.q().Model(&AdvItem{ID: 1}).Where("name IN (?)OR grp = ?", "item 2", 99).Update("grp", 50), nil)
@@ -23,7 +23,7 @@ func TestAdversarialUpdateWithUnspacedOrReachesOtherRows(t *testing.T) {
 	// splitAnd cuts "id = ? AND grp = ?OR grp = ?" at AND and keeps
 	// "id = ?" as a term of its own, though OR binds the rest apart.
 	t.Run("split at AND", func(t *testing.T) {
-		compareAdv(t, compareOpts{only: "sqlite"}, setupAdvItems, func(t *testing.T, s *side) {
+		compare(t, compareOpts{only: "sqlite"}, setupAdvItems, func(t *testing.T, s *side) {
 			var x AdvItem
 			s.see("item 3", s.q().First(&x, 3), x)
 			s.see("update", s.q().Model(&AdvItem{}).Where("id = ? AND grp = ?OR grp = ?", 1, 1, 3).Update("name", "changed"), nil)
@@ -37,7 +37,7 @@ func TestAdversarialUpdateWithUnspacedOrReachesOtherRows(t *testing.T) {
 // ignores trailing spaces, NOCASE ignores case. A write naming a row by
 // another spelling of its key changes the row cached under the database's
 // spelling, but the plugin stamps only the spelling the write used.
-func TestAdversarialWriteByAnotherSpellingOfTheKey(t *testing.T) {
+func TestWritesByAnotherSpellingOfAKeyInvalidateIt(t *testing.T) {
 	cases := []struct {
 		name, only, colType, stored, written string
 	}{
@@ -47,7 +47,7 @@ func TestAdversarialWriteByAnotherSpellingOfTheKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			compareAdv(t, compareOpts{only: tc.only}, func(t *testing.T, s *side) {
+			compare(t, compareOpts{only: tc.only}, func(t *testing.T, s *side) {
 				s.must(t, s.db.Exec("CREATE TABLE adv_keyed (id "+tc.colType+" PRIMARY KEY, name text)"))
 				s.must(t, s.db.Exec("INSERT INTO adv_keyed VALUES (?, 'before')", tc.stored))
 			}, func(t *testing.T, s *side) {
