@@ -27,6 +27,7 @@ package prefetchtest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -59,7 +60,7 @@ type Counter struct {
 // inside a transaction: transactions begun before it are not counted. The
 // counter is registered as a GORM plugin named "prefetchtest".
 //
-// Count panics if db has no connection pool or the plugin cannot register.
+// Count panics if db has no connection pool or was opened on a transaction.
 func Count(db *gorm.DB) *Counter {
 	if db == nil || db.Config == nil || db.ConnPool == nil {
 		panic("prefetchtest: Count needs a *gorm.DB with a connection pool")
@@ -110,6 +111,9 @@ func wrapPlain(db *gorm.DB, c *Counter, wrap func(gorm.ConnPool) gorm.ConnPool) 
 		return nil
 	}
 	old := db.ConnPool
+	if _, ok := old.(gorm.TxCommitter); ok {
+		return errors.New("prefetchtest: db was opened on a transaction, whose statements cannot be counted")
+	}
 	counting := wrap(old)
 	db.ConnPool = counting
 	if db.Statement != nil && db.Statement.ConnPool == old {
@@ -254,7 +258,7 @@ type TB interface {
 // AssertQueries runs fn and reports an error through t, listing the
 // statements that ran, unless exactly n statements reached the database
 // through db meanwhile (from any goroutine). It reports whether the
-// assertion held.
+// assertion held. It installs the counter if needed (see [Count]).
 func AssertQueries(t TB, db *gorm.DB, n int, fn func()) bool {
 	t.Helper()
 	return assert(t, db, fn, "", n, func(got int) bool { return got == n })
@@ -263,7 +267,7 @@ func AssertQueries(t TB, db *gorm.DB, n int, fn func()) bool {
 // AssertMaxQueries runs fn and reports an error through t, listing the
 // statements that ran, if more than n statements reached the database
 // through db meanwhile (from any goroutine). It reports whether the
-// assertion held.
+// assertion held. It installs the counter if needed (see [Count]).
 func AssertMaxQueries(t TB, db *gorm.DB, n int, fn func()) bool {
 	t.Helper()
 	return assert(t, db, fn, "at most ", n, func(got int) bool { return got <= n })

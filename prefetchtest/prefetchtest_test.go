@@ -597,3 +597,20 @@ func TestConcurrentStatementsAllCount(t *testing.T) {
 		})
 	}
 }
+
+func TestCountRefusesADatabaseOpenedOnATransaction(t *testing.T) {
+	sqlDB, _, err := sqlcount.OpenSQLite(filepath.Join(t.TempDir(), "t.db"))
+	require.NoError(t, err)
+	defer sqlDB.Close()
+	sqlTx, err := sqlDB.Begin()
+	require.NoError(t, err)
+	defer sqlTx.Rollback()
+	db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlTx}), &gorm.Config{Logger: logger.Discard})
+	require.NoError(t, err)
+	require.PanicsWithError(t, "prefetchtest: db was opened on a transaction, whose statements cannot be counted", func() {
+		prefetchtest.Count(db)
+	})
+	require.PanicsWithValue(t, "prefetchtest: Count needs a *gorm.DB with a connection pool", func() {
+		prefetchtest.Count(&gorm.DB{Config: &gorm.Config{}})
+	})
+}
