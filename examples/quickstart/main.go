@@ -3,7 +3,8 @@
 // It seeds an embedded SQLite database with customers and orders, then runs
 // the same handler code twice: on plain GORM, and with the plugin and a
 // request context. The handler lists orders with their customers the naive
-// way, one First per order, and counts the statements that reach SQLite.
+// way, one First per order, and counts the statements that reach SQLite
+// with prefetchtest, the helper for asserting query counts in tests.
 //
 //	go run ./examples/quickstart
 package main
@@ -17,7 +18,7 @@ import (
 	"time"
 
 	"github.com/gorm-prefetch/prefetch"
-	"github.com/gorm-prefetch/prefetch/internal/sqlcount"
+	"github.com/gorm-prefetch/prefetch/prefetchtest"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -59,16 +60,16 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	sqlDB, counter, err := sqlcount.OpenSQLite(filepath.Join(dir, "shop.db") + "?_journal_mode=WAL")
+	cfg := &gorm.Config{Logger: logger.Discard}
+	plain, err := gorm.Open(sqlite.Open(filepath.Join(dir, "shop.db")+"?_journal_mode=WAL"), cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	sqlDB, err := plain.DB()
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer sqlDB.Close()
-	cfg := &gorm.Config{Logger: logger.Discard}
-	plain, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), cfg)
-	if err != nil {
-		log.Fatal(err)
-	}
 	withPlugin, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
 	if err != nil {
 		log.Fatal(err)
@@ -81,6 +82,7 @@ func main() {
 	}
 
 	run := func(name string, db *gorm.DB) int {
+		counter := prefetchtest.Count(db) // installed on first use
 		counter.Reset()
 		start := time.Now()
 		total, err := handler(db)

@@ -1,6 +1,6 @@
 // Package sqlcount wraps a database/sql driver and counts the statements that
 // reach it. Tests use it to assert query counts where the SQL really reaches
-// the database; the quickstart and benchmarks use it to report them.
+// the database; the benchmarks use it to report them.
 //
 // A statement counts once each time it is run: through a conn's QueryContext
 // or ExecContext (unless the driver answers [driver.ErrSkip], in which case
