@@ -1,6 +1,7 @@
 package prefetch
 
 import (
+	"slices"
 	"sync"
 
 	"golang.org/x/sync/singleflight"
@@ -128,11 +129,10 @@ type tableCache struct {
 	starNames []string // their names
 	rows      map[any]*entry
 	colls     map[string]map[any]*collection // column -> value -> rows holding it
-	scopes    []*scope                       // recent multi-row scopes, newest last
+	scopes    []*scope                       // multi-row scopes, newest last
+	scopeKeys int                            // keys held by scopes, bounded by MaxRows
 	unkeyed   bool                           // the model's key does not name rows (a repeated key, a key column of another kind): never serve this table
 }
-
-const maxScopes = 16
 
 // entry is one cached row (or the knowledge that a key has no row).
 type entry struct {
@@ -378,12 +378,23 @@ func (dc *dbCache) evict() {
 	}
 }
 
-func (t *tableCache) addScope(sc *scope) {
-	if len(t.scopes) == maxScopes {
-		copy(t.scopes, t.scopes[1:])
-		t.scopes = t.scopes[:maxScopes-1]
-	}
+// addScope remembers a scope of t, for the prefetching of rows its rows
+// refer to. Scopes are kept as long as the keys they hold, across the
+// table's scopes, stay within MaxRows (the oldest go first), so that a
+// request of many small results keeps one scope per result. Callers hold
+// the store's lock.
+func (dc *dbCache) addScope(t *tableCache, sc *scope) {
 	t.scopes = append(t.scopes, sc)
+	t.scopeKeys += len(sc.keys)
+	limit := dc.st.cfg.MaxRows
+	drop := 0
+	for limit > 0 && t.scopeKeys > limit && drop < len(t.scopes)-1 {
+		t.scopeKeys -= len(t.scopes[drop].keys)
+		drop++
+	}
+	if drop > 0 {
+		t.scopes = slices.Delete(t.scopes, 0, drop)
+	}
 }
 
 // refs returns the distinct values of column col across the scope's rows

@@ -269,9 +269,11 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 	var sc *scope
 	if !b.byKey && len(res.rows) > 1 {
 		sc = &scope{t: t}
-		t.addScope(sc)
 	}
 	dc.record(t, b, res, vals, loadedAt, sc)
+	if sc != nil && sc.keys != nil {
+		dc.addScope(t, sc)
+	}
 	return l, nil
 }
 

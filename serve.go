@@ -196,12 +196,12 @@ func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 	var sc *scope
 	if len(res.rows) > 1 {
 		sc = &scope{t: t}
-		t.addScope(sc)
 		st.scopeMade(db, sc) // call site of the query, for the N+1 report (lazyload.go)
 	}
 	keys := dc.storeResult(t, res, loadedAt, p.cols == nil, sc, nullTerms(db.Statement))
 	if sc != nil {
 		sc.keys = keys
+		dc.addScope(t, sc)
 	}
 	if !p.servable || keys == nil || len(keys) != len(res.rows) || p.limit >= 0 && len(keys) >= p.limit {
 		// A limit may have cut rows off, or some rows could not be keyed:
