@@ -3,6 +3,7 @@ package prefetch
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -45,16 +46,15 @@ func Load(db *gorm.DB, dest any, names ...string) error {
 	var assocs []string
 	var cols []*schema.Field
 	for _, name := range names {
-		root, _, _ := strings.Cut(name, ".")
-		if _, ok := sch.Relationships.Relations[root]; ok {
-			assocs = append(assocs, name)
-			continue
+		f, err := resolveName(sch, name)
+		if err != nil {
+			return err
 		}
-		if f := sch.LookUpField(name); f != nil && f.DBName != "" && !strings.Contains(name, ".") {
+		if f != nil {
 			cols = append(cols, f)
-			continue
+		} else {
+			assocs = append(assocs, name)
 		}
-		return fmt.Errorf("%w: %q in %s", ErrUnknownName, name, sch.Name)
 	}
 	if rv.Kind() == reflect.Slice && rv.Len() == 0 {
 		return nil
@@ -99,6 +99,61 @@ func withoutNils(dest any, rv reflect.Value) (any, reflect.Value) {
 	ptr := reflect.New(rv.Type())
 	ptr.Elem().Set(out)
 	return ptr.Interface(), ptr.Elem()
+}
+
+// resolveName reads a name given to Load: a column of sch (returned), or
+// an association path ("Orders.Lines"; nil is returned). Errors match
+// ErrUnknownName, name the whole path, and suggest the likely name.
+func resolveName(sch *schema.Schema, name string) (*schema.Field, error) {
+	if name == clause.Associations {
+		return nil, nil
+	}
+	parts := strings.Split(name, ".")
+	cur := sch
+	for i, seg := range parts {
+		if rel := cur.Relationships.Relations[seg]; rel != nil {
+			cur = rel.FieldSchema
+			continue
+		}
+		if f := cur.LookUpField(seg); f != nil && f.DBName != "" {
+			if i == 0 && len(parts) == 1 {
+				return f, nil
+			}
+			return nil, fmt.Errorf("%w: %q: %s is a column of %s, not an association; load it on the %s records",
+				ErrUnknownName, name, seg, cur.Name, cur.Name)
+		}
+		return nil, fmt.Errorf("%w: %q: %s has no association or column %q%s",
+			ErrUnknownName, name, cur.Name, seg, suggestName(cur, seg))
+	}
+	return nil, nil
+}
+
+// suggestName returns ` (did you mean "X"?)` for the one association or
+// field of sch closest to name, if any is close.
+func suggestName(sch *schema.Schema, name string) string {
+	var cands []string
+	for n := range sch.Relationships.Relations {
+		cands = append(cands, n)
+	}
+	for _, f := range sch.Fields {
+		if f.DBName != "" {
+			cands = append(cands, f.Name)
+		}
+	}
+	best, bestD, tie := "", 3, false
+	for _, c := range cands {
+		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		switch {
+		case d < bestD:
+			best, bestD, tie = c, d, false
+		case d == bestD:
+			tie = true
+		}
+	}
+	if best == "" || tie {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
 // loadTarget checks dest and returns the struct or slice it designates.
@@ -150,47 +205,70 @@ func loadAssociations(db *gorm.DB, sch *schema.Schema, dest any, rv reflect.Valu
 // them in. The query selects only those columns; the plugin widens it to
 // the scope's missing columns.
 func loadColumns(db *gorm.DB, sch *schema.Schema, rv reflect.Value, cols []*schema.Field) error {
-	if len(sch.PrimaryFields) != 1 {
-		return fmt.Errorf("%w: loading columns needs a single-column primary key (%s)", ErrUnknownName, sch.Name)
+	pks := sch.PrimaryFields
+	if len(pks) == 0 {
+		return fmt.Errorf("%w: %s has no primary key to load columns by", ErrInvalidDest, sch.Name)
 	}
-	pk := sch.PrimaryFields[0]
 	ctx := db.Statement.Context
-	records := map[any][]reflect.Value{}
-	var ids []any
-	each(rv, func(rec reflect.Value) {
-		v, zero := pk.ValueOf(ctx, rec)
-		if zero {
-			return
+	keyOfRecord := func(rec reflect.Value) (any, []any, bool) {
+		parts := make([]any, len(pks))
+		raw := make([]any, len(pks))
+		for i, pk := range pks {
+			v, zero := pk.ValueOf(ctx, rec)
+			if zero {
+				return nil, nil, false
+			}
+			k, ok := normValue(v, classOf(pk))
+			if !ok {
+				return nil, nil, false
+			}
+			parts[i], raw[i] = k, v
 		}
-		k, ok := normValue(v, classOf(pk))
+		return compositeKey(parts), raw, true
+	}
+	records := map[any][]reflect.Value{}
+	var ids [][]any
+	each(rv, func(rec reflect.Value) {
+		k, raw, ok := keyOfRecord(rec)
 		if !ok {
 			return
 		}
 		if records[k] == nil {
-			ids = append(ids, v)
+			ids = append(ids, raw)
 		}
 		records[k] = append(records[k], rec)
 	})
 	if len(ids) == 0 {
 		return nil
 	}
-	sel := []string{pk.DBName}
+	var sel []string
+	for _, pk := range pks {
+		sel = append(sel, pk.DBName)
+	}
 	for _, f := range cols {
-		if f != pk {
+		if !slices.Contains(sel, f.DBName) {
 			sel = append(sel, f.DBName)
 		}
 	}
 	got := reflect.New(reflect.SliceOf(sch.ModelType))
-	tx := db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: ctx}).
-		Select(sel).Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pk.DBName}, Values: ids})
+	tx := db.Session(&gorm.Session{NewDB: true, SkipHooks: true, Context: ctx}).Select(sel)
+	if len(pks) == 1 {
+		vals := make([]any, len(ids))
+		for i, id := range ids {
+			vals[i] = id[0]
+		}
+		tx = tx.Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: pks[0].DBName}, Values: vals})
+	} else {
+		// (a, b) IN ((?, ?), ...): read by the database, never served.
+		tx = tx.Where(fmt.Sprintf("(%s) IN ?", strings.Join(quoted(db, sel[:len(pks)]), ", ")), ids)
+	}
 	if err := tx.Find(got.Interface()).Error; err != nil {
 		return err
 	}
 	rows := got.Elem()
 	for i := 0; i < rows.Len(); i++ {
 		row := rows.Index(i)
-		v, _ := pk.ValueOf(ctx, row)
-		k, _ := normValue(v, classOf(pk))
+		k, _, _ := keyOfRecord(row)
 		for _, rec := range records[k] {
 			for _, f := range cols {
 				if err := f.Set(ctx, rec, f.ReflectValueOf(ctx, row).Interface()); err != nil {
@@ -200,6 +278,14 @@ func loadColumns(db *gorm.DB, sch *schema.Schema, rv reflect.Value, cols []*sche
 		}
 	}
 	return nil
+}
+
+func quoted(db *gorm.DB, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = db.Statement.Quote(n)
+	}
+	return out
 }
 
 // each calls fn with every addressable struct of rv.
