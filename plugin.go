@@ -35,8 +35,11 @@ type Plugin struct {
 	// a negative value means no limit.
 	MaxRows int
 
-	// Logger receives a debug line for every batch load. nil means silent.
-	// Batch loads are also reported to GORM's own logger, like any statement.
+	// Logger receives a line at Debug level for every batch load (a
+	// handler at Info level, like slog.Default's, drops them). nil means
+	// silent. Batch loads are also reported to GORM's own logger, like any
+	// statement, with the user's line in a comment; statements served from
+	// the cache reach GORM's logger marked as served.
 	Logger *slog.Logger
 
 	// Database names the database this handle reaches. Handles with the

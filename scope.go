@@ -35,6 +35,7 @@ type batch struct {
 	hi    int
 	sc    *scope // scope given to the rows of a primary-key batch
 	id    string // singleflight key
+	from  pcs    // the stack of the statement that asked for it
 }
 
 // widen loads, in one query, the chunk of a scope that holds every missing
@@ -69,6 +70,7 @@ func (st *state) widen(db *gorm.DB, s *store, p *plan, missing []any) (bool, *lo
 	}
 	// On an error the statement itself goes to the database and reports
 	// its own error, as it would without the plugin.
+	b.from = callers() // the user's line, for logs: the load runs on another goroutine
 	l, err := st.runBatch(db, s, b)
 	return err == nil, l
 }
@@ -247,7 +249,12 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 		rows = int64(len(res.rows))
 	}
 	st.batchEnd(ctx, db, s, b, vals, rows, err) // observer and N+1 report (observer.go)
-	db.Logger.Trace(ctx, begin, func() (string, int64) { return db.Dialector.Explain(query, vars...), rows }, err)
+	// GORM's logger names the first frame outside GORM, which is the
+	// plugin's: the SQL names the user's line that caused the load.
+	db.Logger.Trace(ctx, begin, func() (string, int64) {
+		site, _ := b.from.site()
+		return "/* prefetch: batch load for " + site.String() + " */ " + db.Dialector.Explain(query, vars...), rows
+	}, err)
 	if st.cfg.Logger != nil {
 		st.cfg.Logger.DebugContext(ctx, "prefetch: batch load", "table", b.table, "column", b.col,
 			"keys", len(vals), "rows", rows, "duration", time.Since(begin), "error", err)

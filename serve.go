@@ -38,7 +38,22 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	}
 	st.served(db, v, t, p) // observer and N+1 report (observer.go)
 	scanInto(db, res)
+	markServed(db.Statement)
 	return true
+}
+
+// servedMark begins the SQL GORM's logger shows for a statement the cache
+// answered: logs must not show it as a round trip.
+const servedMark = "/* prefetch: served from the request cache, no query */ "
+
+// markServed puts servedMark before the statement's SQL, which GORM traces
+// once the callbacks have run (and then resets).
+func markServed(stmt *gorm.Statement) {
+	sql := stmt.SQL.String()
+	stmt.SQL.Reset()
+	stmt.SQL.Grow(len(servedMark) + len(sql))
+	stmt.SQL.WriteString(servedMark)
+	stmt.SQL.WriteString(sql)
 }
 
 // lookup finds the rows a plan returns. It returns them as a result when
