@@ -64,6 +64,8 @@ func (st *state) queryCallback(db *gorm.DB) {
 	raw := db.Statement.SQL.Len() > 0
 	if v.s != nil && !v.disabled {
 		v.s = st.cacheFor(db, v.s)
+	} else if v.s == nil && !v.disabled && !raw && st.cfg.WarnMissingContext {
+		st.noteMissingContext(db)
 	}
 	if raw || v.s == nil || v.disabled || db.Error != nil || db.DryRun {
 		st.query(db)

@@ -51,6 +51,14 @@ type Plugin struct {
 	// database.
 	Database string
 
+	// WarnMissingContext, when true, warns once per line of code that looks
+	// rows up by primary key more than once with no request cache in its
+	// context (a handler that forgot db.WithContext, or a context made
+	// without NewContext): through GORM's logger, and Logger if set. It
+	// costs a stack capture per such lookup, so it is meant for development
+	// and tests. false (the default) says nothing.
+	WarnMissingContext bool
+
 	// Observer, when set, is told of every statement served, query sent,
 	// batch load and row dropped, for metrics and traces (the otel
 	// submodule implements it with OpenTelemetry). nil, the default, costs
@@ -70,9 +78,10 @@ type state struct {
 	pool  *pool          // the database's pool, as the plugin wrapped it
 	flags *poolFlags     // what raw SQL did to the connections of the pool
 
-	naming  schema.Namer // the database's naming strategy, for guessed links
-	maxVars int          // most bound values the database accepts in one statement
-	parsed  sync.Map     // schema cache for models Invalidate parses
+	naming  schema.Namer   // the database's naming strategy, for guessed links
+	maxVars int            // most bound values the database accepts in one statement
+	parsed  sync.Map       // schema cache for models Invalidate parses
+	missing missingContext // key lookups without a request cache, by call site
 
 	mu      sync.RWMutex
 	schemas map[string]*schema.Schema // by table, every model seen; protected by mu
