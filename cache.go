@@ -3,6 +3,7 @@ package prefetch
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 	"gorm.io/gorm/schema"
@@ -16,6 +17,8 @@ type store struct {
 	c        Stats               // counters; Rows is computed on read
 	clears   uint64              // moves on at every Clear: loads begun before it store nothing
 	children map[*store]bool     // caches of open transactions begun by this request
+	maxAge   time.Duration       // rows older than this are stale; 0: no limit (WithMaxAge)
+	inTx     bool                // a transaction's cache: its session state may be its own
 	obs      dropCounts          // c's drops already told to Plugin.Observer (observer.go)
 
 	group singleflight.Group // one batch load per scope chunk at a time
@@ -80,6 +83,13 @@ func (s *store) db(st *state) *dbCache {
 	return dc
 }
 
+// starCols is the column list of SELECT * on a table, as the database
+// returned it under one version of the definitions.
+type starCols struct {
+	cols []string
+	ddl  uint64
+}
+
 // loadMark is what a load notes before it is sent, to tell afterwards
 // whether what it read may still be stored.
 type loadMark struct {
@@ -140,6 +150,7 @@ type entry struct {
 	key      any
 	vals     []any  // by column index; never modified once stored (copy on write)
 	loadedAt uint64 // the clock when the query that loaded it was sent
+	born     int64  // when it was stored (see dbCache.now), for WithMaxAge
 	absent   bool   // the key was asked for and no row came back
 	scope    *scope // the result this row came with, for prefetching
 	prev     *entry
@@ -150,6 +161,25 @@ type entry struct {
 type collection struct {
 	keys     []any
 	loadedAt uint64
+	born     int64
+}
+
+// epoch is the origin of the ages WithMaxAge counts (monotonic).
+var epoch = time.Now()
+
+// now returns the time to record as a row's birth, or 0 when the request
+// cache has no maximum age (nothing to count).
+func (dc *dbCache) now() int64 {
+	if dc.s.maxAge <= 0 {
+		return 0
+	}
+	return int64(time.Since(epoch))
+}
+
+// tooOld reports whether something born at born is past the request
+// cache's maximum age.
+func (dc *dbCache) tooOld(born int64) bool {
+	return dc.s.maxAge > 0 && time.Duration(int64(time.Since(epoch))-born) > dc.s.maxAge
 }
 
 // scope is the rows of one result, in order. Its foreign-key values, worked
@@ -188,6 +218,14 @@ func (dc *dbCache) table(name string, sch *schema.Schema) *tableCache {
 		for _, f := range sch.PrimaryFields {
 			t.pk = append(t.pk, f.DBName)
 			t.pkCls = append(t.pkCls, classOf(f))
+		}
+		if sc, ok := dc.st.stars.Load(name); ok && sc.(starCols).ddl == dc.ddl && !dc.s.inTx {
+			// SELECT *'s columns, as another request saw them under
+			// the same definitions.
+			t.starNames = sc.(starCols).cols
+			for _, c := range t.starNames {
+				t.star = append(t.star, t.col(c))
+			}
 		}
 		dc.tables[key] = t
 	}
@@ -247,7 +285,7 @@ func (dc *dbCache) fresh(e *entry) bool {
 	// That a key has no row is a fact about the table's membership, like
 	// a collection: any write to the table may change it (an insert, or an
 	// update moving a row to that key).
-	if g.rowStamp(e.t.gens, e.key) <= e.loadedAt && (!e.absent || g.collStamp(e.t.gens) <= e.loadedAt) {
+	if g.rowStamp(e.t.gens, e.key) <= e.loadedAt && (!e.absent || g.collStamp(e.t.gens) <= e.loadedAt) && !dc.tooOld(e.born) {
 		return true
 	}
 	dc.drop(e)
@@ -271,7 +309,7 @@ func (dc *dbCache) coll(t *tableCache, col string, v any) *collection {
 	if c == nil {
 		return nil
 	}
-	if dc.st.gens.collStamp(t.gens) > c.loadedAt {
+	if dc.st.gens.collStamp(t.gens) > c.loadedAt || dc.tooOld(c.born) {
 		delete(t.colls[col], v)
 		dc.s.c.Invalidations++
 		return nil
@@ -305,13 +343,16 @@ func (dc *dbCache) drop(e *entry) {
 // entry already holds. The merged row is as old as its older part.
 func (dc *dbCache) put(t *tableCache, k any, vals []any, loadedAt uint64, sc *scope) *entry {
 	old := t.rows[k]
+	born := dc.now()
 	if old != nil && !old.absent && dc.st.gens.rowStamp(t.gens, k) <= old.loadedAt {
 		if covers(old.vals, vals) {
 			// Nothing new: both loads saw the same row. Keep the older,
-			// which is the more conservative time.
+			// which is the more conservative time; the row's age starts
+			// again, since the new load saw it as it is.
 			if sc != nil {
 				old.scope = sc
 			}
+			old.born = born
 			dc.touch(old)
 			return old
 		}
@@ -325,6 +366,7 @@ func (dc *dbCache) put(t *tableCache, k any, vals []any, loadedAt uint64, sc *sc
 		}
 		vals = merged
 		loadedAt = min(loadedAt, old.loadedAt)
+		born = min(born, old.born)
 		if sc == nil {
 			sc = old.scope
 		}
@@ -332,7 +374,7 @@ func (dc *dbCache) put(t *tableCache, k any, vals []any, loadedAt uint64, sc *sc
 	if old != nil {
 		dc.drop(old)
 	}
-	e := &entry{t: t, key: k, vals: vals, loadedAt: loadedAt, scope: sc}
+	e := &entry{t: t, key: k, vals: vals, loadedAt: loadedAt, born: born, scope: sc}
 	t.rows[k] = e
 	dc.pushFront(e)
 	dc.rows++
@@ -355,7 +397,7 @@ func (dc *dbCache) putAbsent(t *tableCache, k any, loadedAt uint64) {
 	if old := t.rows[k]; old != nil {
 		dc.drop(old)
 	}
-	e := &entry{t: t, key: k, loadedAt: loadedAt, absent: true}
+	e := &entry{t: t, key: k, loadedAt: loadedAt, born: dc.now(), absent: true}
 	t.rows[k] = e
 	dc.pushFront(e)
 	dc.rows++

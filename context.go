@@ -45,7 +45,13 @@ func NewContext(ctx context.Context, opts ...Option) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return context.WithValue(ctx, ctxKey{}, &ctxVal{s: newStore(), in: newInsight(opts)})
+	s := newStore()
+	for _, o := range opts {
+		if o.store != nil {
+			o.store(s)
+		}
+	}
+	return context.WithValue(ctx, ctxKey{}, &ctxVal{s: s, in: newInsight(opts)})
 }
 
 // Middleware wraps next so that every request's context carries a fresh

@@ -3,6 +3,7 @@ package prefetch
 import (
 	"log/slog"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -15,13 +16,26 @@ import (
 
 // Option configures the request cache made by [NewContext] or
 // [MiddlewareWith]. The zero value does nothing.
-type Option struct{ apply func(*insight) }
+type Option struct {
+	apply func(*insight) // request insight (report, strict mode, summary)
+	store func(*store)   // cache settings (WithMaxAge)
+}
+
+// WithMaxAge makes rows and collections older than d stale in the request
+// cache: read again from the database the next time they are asked for.
+// For contexts that live long (a worker holding one for hours), where
+// writes the plugin cannot see (other processes) would otherwise stay
+// unseen for the context's life. Ages count from when a load stored them.
+// d <= 0 means no limit, the default.
+func WithMaxAge(d time.Duration) Option {
+	return Option{store: func(s *store) { s.maxAge = d }}
+}
 
 // WithReport records, for the request, each place where the code loaded
 // records one at a time and the plugin batched the load: see [ReportOf].
 // It costs a stack capture (runtime.Callers) for each query whose result
 // forms a scope and for each statement answered by a batch load.
-func WithReport() Option { return Option{func(in *insight) { in.report = true }} }
+func WithReport() Option { return Option{apply: func(in *insight) { in.report = true }} }
 
 // WithStrict makes every statement the plugin would widen to a scope (an N+1
 // in the code: a record's association, collection or columns loaded one
@@ -29,14 +43,14 @@ func WithReport() Option { return Option{func(in *insight) { in.report = true }}
 // the call site and the fix, instead of being batched. Statements made by
 // GORM's Preload or by [Load], and statements answered from the cache, are
 // not affected. Use it in tests, to fail when a new N+1 appears.
-func WithStrict() Option { return Option{func(in *insight) { in.strict = true }} }
+func WithStrict() Option { return Option{apply: func(in *insight) { in.strict = true }} }
 
 // WithStrictLog is the log-only variant of [WithStrict]: lazy loads are
 // batched as usual, and the first one of each call site in the request is
 // logged at level Warn through l (slog.Default() when nil), with the same
 // text as the error.
 func WithStrictLog(l *slog.Logger) Option {
-	return Option{func(in *insight) { in.strictLog = orDefault(l) }}
+	return Option{apply: func(in *insight) { in.strictLog = orDefault(l) }}
 }
 
 // WithSummary makes [Finish] (which [MiddlewareWith] calls when the request
@@ -44,7 +58,7 @@ func WithStrictLog(l *slog.Logger) Option {
 // request's statements, queries, batch loads, rows, and, with [WithReport],
 // its N+1 sites.
 func WithSummary(l *slog.Logger) Option {
-	return Option{func(in *insight) { in.summary = orDefault(l) }}
+	return Option{apply: func(in *insight) { in.summary = orDefault(l) }}
 }
 
 func orDefault(l *slog.Logger) *slog.Logger {

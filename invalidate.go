@@ -103,7 +103,9 @@ func (st *state) afterRaw(db *gorm.DB) {
 		// It goes back to the pool with whatever state it holds then.
 		st.flags.noteConn(c, e.state)
 	}
-	if e.ddl {
+	if e.ddl || e.session {
+		// A session change may make names resolve to other tables
+		// (search_path, a temporary table): column lists start over too.
 		st.gens.info.ddl.Add(1)
 	}
 	st.gens.addNames(&st.gens.info.views, e.views)

@@ -82,6 +82,7 @@ type state struct {
 	maxVars int            // most bound values the database accepts in one statement
 	parsed  sync.Map       // schema cache for models Invalidate parses
 	missing missingContext // key lookups without a request cache, by call site
+	stars   sync.Map       // table -> starCols: SELECT *'s columns, shared by request caches
 
 	mu      sync.RWMutex
 	schemas map[string]*schema.Schema // by table, every model seen; protected by mu
@@ -111,6 +112,7 @@ func (p Plugin) Initialize(db *gorm.DB) error {
 	st.wrapPool(db)
 	st.flags = st.flagsOf()
 	addState(st)
+	statesByCallbacks.Store(db.Callback(), st)
 	if err := st.gens.readCatalog(db); err != nil {
 		// Views and foreign keys declared in DDL are then known only
 		// from the DDL run through GORM.

@@ -268,6 +268,9 @@ func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star
 	if star {
 		t.star = idx
 		t.starNames = res.cols
+		if !dc.s.inTx {
+			dc.st.stars.Store(t.name, starCols{cols: res.cols, ddl: dc.ddl})
+		}
 	}
 	pkPos := make([]int, len(t.pk))
 	for i, name := range t.pk {
@@ -360,7 +363,7 @@ func (dc *dbCache) storeCollections(t *tableCache, col string, cls keyClass, val
 		t.colls[col] = m
 	}
 	if len(vals) == 1 {
-		m[vals[0]] = &collection{keys: keys, loadedAt: loadedAt}
+		m[vals[0]] = &collection{keys: keys, loadedAt: loadedAt, born: dc.now()}
 		return
 	}
 	byVal := make(map[any][]any, len(vals))
@@ -379,7 +382,7 @@ func (dc *dbCache) storeCollections(t *tableCache, col string, cls keyClass, val
 		byVal[v] = append(byVal[v], k)
 	}
 	for _, v := range vals {
-		m[v] = &collection{keys: byVal[v], loadedAt: loadedAt}
+		m[v] = &collection{keys: byVal[v], loadedAt: loadedAt, born: dc.now()}
 	}
 }
 

@@ -1,0 +1,289 @@
+package prefetch
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/schema"
+)
+
+// Reading and priming the request cache directly: IsLoaded tells what a
+// record's next statements would cost (Odoo's env.cache), Prime puts rows
+// the caller already holds into the cache.
+
+// statesByCallbacks finds the plugin registered on a database from any of
+// its sessions: they copy their *gorm.Config but share its callbacks.
+var statesByCallbacks sync.Map // db.Callback() -> *state
+
+func stateOf(db *gorm.DB) (*state, error) {
+	if db == nil || db.Config == nil {
+		return nil, fmt.Errorf("%w: nil *gorm.DB", ErrInvalidDest)
+	}
+	st, ok := statesByCallbacks.Load(db.Callback())
+	if !ok {
+		return nil, fmt.Errorf("%w: the database has no prefetch.Plugin registered", ErrInvalidConfig)
+	}
+	return st.(*state), nil
+}
+
+// IsLoaded reports whether the request cache in db's context holds what
+// names of record would need, so that reading them costs no query: with no
+// names, the record's row with every column; a column name, that column;
+// an association, the row it refers to (belongs-to) or the complete list
+// of rows referring to it (has-one, has-many). record is a pointer to a
+// model or a model value with its primary key set. Many-to-many
+// associations are never reported loaded.
+//
+// It reports false, with no error, when the context carries no request
+// cache. Errors match [ErrUnknownName], [ErrNotModel], [ErrInvalidDest] or
+// [ErrInvalidConfig] (no plugin on db).
+func IsLoaded(db *gorm.DB, record any, names ...string) (bool, error) {
+	st, err := stateOf(db)
+	if err != nil {
+		return false, err
+	}
+	rv := reflect.Indirect(reflect.ValueOf(record))
+	if rv.Kind() != reflect.Struct {
+		return false, fmt.Errorf("%w: %T is not a struct or a pointer to one", ErrInvalidDest, record)
+	}
+	sch, err := schema.Parse(record, &st.parsed, st.naming)
+	if err != nil {
+		return false, fmt.Errorf("%w: %T: %v", ErrNotModel, record, err)
+	}
+	type need struct {
+		cols  []string // columns of the record's row; nil: every column
+		rel   *schema.Relationship
+		whole bool
+	}
+	var needs []need
+	if len(names) == 0 {
+		needs = append(needs, need{whole: true})
+	}
+	for _, name := range names {
+		if rel := sch.Relationships.Relations[name]; rel != nil {
+			needs = append(needs, need{rel: rel})
+			continue
+		}
+		f, err := resolveName(sch, name)
+		if err != nil {
+			return false, err
+		}
+		if f == nil {
+			return false, fmt.Errorf("%w: %q: IsLoaded takes one level of association", ErrUnknownName, name)
+		}
+		needs = append(needs, need{cols: []string{f.DBName}})
+	}
+	s := storeOf(db.Statement.Context)
+	if s == nil {
+		return false, nil
+	}
+	ctx := db.Statement.Context
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dc := s.db(st)
+	key, ok := recordKey(ctx, sch, rv)
+	if !ok {
+		return false, nil
+	}
+	for _, n := range needs {
+		switch {
+		case n.rel == nil:
+			if !dc.rowLoaded(sch, key, n.cols) {
+				return false, nil
+			}
+		case n.rel.Type == schema.BelongsTo && len(n.rel.References) == 1:
+			fk, _ := n.rel.References[0].ForeignKey.ValueOf(ctx, rv)
+			k, ok := normValue(fk, classOf(n.rel.References[0].ForeignKey))
+			if !ok || !dc.rowLoaded(n.rel.FieldSchema, k, nil) {
+				return false, nil
+			}
+		case (n.rel.Type == schema.HasOne || n.rel.Type == schema.HasMany) && len(n.rel.References) == 1 && n.rel.Polymorphic == nil:
+			ref := n.rel.References[0]
+			t := dc.table(n.rel.FieldSchema.Table, n.rel.FieldSchema)
+			pk, _ := ref.PrimaryKey.ValueOf(ctx, rv)
+			v, ok := normValue(pk, classOf(ref.ForeignKey))
+			if !ok || dc.coll(t, ref.ForeignKey.DBName, v) == nil || t.star == nil {
+				return false, nil
+			}
+			for _, k := range dc.coll(t, ref.ForeignKey.DBName, v).keys {
+				if e := dc.get(t, k); e == nil || e.absent || !e.has(t.star) {
+					return false, nil
+				}
+			}
+		default:
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// recordKey returns the normalized primary key of a record.
+func recordKey(ctx context.Context, sch *schema.Schema, rv reflect.Value) (any, bool) {
+	if len(sch.PrimaryFields) == 0 {
+		return nil, false
+	}
+	parts := make([]any, len(sch.PrimaryFields))
+	for i, f := range sch.PrimaryFields {
+		v, zero := f.ValueOf(ctx, rv)
+		if zero {
+			return nil, false
+		}
+		k, ok := normValue(v, classOf(f))
+		if !ok {
+			return nil, false
+		}
+		parts[i] = k
+	}
+	return compositeKey(parts), true
+}
+
+// rowLoaded reports whether the row of key in sch's table is cached with
+// cols (nil: every column of SELECT *, or of the model when SELECT * was
+// never seen). Callers hold the store's lock.
+func (dc *dbCache) rowLoaded(sch *schema.Schema, key any, cols []string) bool {
+	t := dc.table(sch.Table, sch)
+	e := dc.get(t, key)
+	if e == nil || e.absent {
+		return false
+	}
+	if cols == nil {
+		if t.star != nil {
+			return e.has(t.star)
+		}
+		cols = sch.DBNames
+	}
+	for _, c := range cols {
+		i, ok := t.colIdx[c]
+		if !ok || e.val(i) == unloaded {
+			return false
+		}
+	}
+	return true
+}
+
+// Prime puts records the caller already holds (read with a join, raw SQL,
+// another service) into the request cache in db's context, so that later
+// key lookups of them cost no query. records is a model, a pointer to one,
+// or a slice of either. Prime trusts its caller: the rows must hold what
+// the database holds now. A write through GORM later makes them stale like
+// any cached row.
+//
+// Only columns whose values the plugin can store exactly as the database's
+// driver would return them are primed: integers, text, bytes, booleans,
+// their pointers (nil is NULL), sql.Null* of these, and any value whose
+// driver.Valuer says NULL (an unset gorm.DeletedAt). Columns of other
+// types (times, floats, serialized, custom) are left unloaded, so a
+// statement that needs them goes to the database (and loads them for the
+// scope). Records without a primary key are skipped. It does nothing when
+// the context carries no request cache.
+func Prime(db *gorm.DB, records any) error {
+	st, err := stateOf(db)
+	if err != nil {
+		return err
+	}
+	rv := reflect.Indirect(reflect.ValueOf(records))
+	if !rv.IsValid() || rv.Kind() != reflect.Struct && rv.Kind() != reflect.Slice {
+		return fmt.Errorf("%w: %T", ErrInvalidDest, records)
+	}
+	sch, err := schema.Parse(records, &st.parsed, st.naming)
+	if err != nil {
+		return fmt.Errorf("%w: %T: %v", ErrNotModel, records, err)
+	}
+	s := storeOf(db.Statement.Context)
+	if s == nil {
+		return nil
+	}
+	dialect := db.Dialector.Name()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mark := s.mark(st)
+	dc := s.db(st)
+	t := dc.table(sch.Table, sch)
+	if t.unkeyed {
+		return nil
+	}
+	ctx := db.Statement.Context
+	each(rv, func(rec reflect.Value) {
+		key, ok := recordKey(ctx, sch, rec)
+		if !ok {
+			return
+		}
+		vals := make([]any, len(t.cols), len(t.cols)+len(sch.DBNames))
+		for i := range vals {
+			vals[i] = unloaded
+		}
+		for _, f := range sch.Fields {
+			if f.DBName == "" || f.Serializer != nil {
+				continue
+			}
+			v, ok := driverValue(f.ReflectValueOf(ctx, rec), dialect)
+			if !ok {
+				continue
+			}
+			i := t.col(f.DBName)
+			for len(vals) <= i {
+				vals = append(vals, unloaded)
+			}
+			vals[i] = v
+		}
+		dc.put(t, key, vals, mark.at, nil)
+	})
+	return nil
+}
+
+// driverValue converts a field to the value the driver of dialect returns
+// for it, when that is certain.
+func driverValue(v reflect.Value, dialect string) (any, bool) {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil, true
+		}
+		v = v.Elem()
+	}
+	switch x := v.Interface().(type) {
+	case sql.NullInt64, sql.NullInt32, sql.NullInt16, sql.NullString, sql.NullBool, sql.NullByte:
+		dv, err := x.(driver.Valuer).Value()
+		if err != nil {
+			return nil, false
+		}
+		if dv == nil {
+			return nil, true
+		}
+		return driverValue(reflect.ValueOf(dv), dialect)
+	case []byte:
+		return append([]byte{}, x...), true
+	}
+	if valuer, ok := v.Interface().(driver.Valuer); ok {
+		// The type's own conversion: certain only for NULL (a soft-delete
+		// column not set, say).
+		if dv, err := valuer.Value(); err == nil && dv == nil {
+			return nil, true
+		}
+		return nil, false
+	}
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int(), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if v.Uint() > 1<<63-1 {
+			return nil, false
+		}
+		return int64(v.Uint()), true
+	case reflect.String:
+		return v.String(), true
+	case reflect.Bool:
+		if dialect == "sqlite" {
+			if v.Bool() {
+				return int64(1), true
+			}
+			return int64(0), true
+		}
+		return v.Bool(), dialect == "postgres"
+	}
+	return nil, false
+}
