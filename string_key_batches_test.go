@@ -3,7 +3,6 @@ package prefetch_test
 import (
 	"fmt"
 	"testing"
-
 )
 
 // Keys that name no row. A batch load proves integer keys absent; a text
