@@ -264,10 +264,24 @@ func (dc *dbCache) invalidateTable(t *tableCache, keys []any) {
 			n++
 		}
 	}
+	folded := map[string]bool{}
 	for _, k := range keys {
 		if e := t.rows[k]; e != nil {
 			dc.drop(e)
 			n++
+		}
+		if s, ok := k.(string); ok {
+			folded[foldKey(s)] = true
+		}
+	}
+	if len(folded) > 0 {
+		// A text key the database may hold under another spelling (case,
+		// padding, uuid punctuation): drop those spellings too.
+		for k, e := range t.rows {
+			if s, ok := k.(string); ok && folded[foldKey(s)] {
+				dc.drop(e)
+				n++
+			}
 		}
 	}
 	dc.s.c.Invalidations += int64(n)

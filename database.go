@@ -221,6 +221,12 @@ func (f *poolFlags) noteConn(c *sql.Conn, ops []stateOp) {
 			m[op.name] = true
 		case op.name == "*all":
 			m = nil
+		case op.name == "*settings":
+			for n := range m {
+				if !strings.HasPrefix(n, "*") && n != "role" && n != "session_authorization" {
+					delete(m, n)
+				}
+			}
 		default:
 			delete(m, op.name)
 		}

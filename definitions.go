@@ -2,6 +2,7 @@ package prefetch
 
 import (
 	"slices"
+	"strings"
 )
 
 // Definitions in raw SQL: views created or renamed, foreign keys with
@@ -55,14 +56,27 @@ func (e *effect) definition(head string, rest []string) {
 		}
 	}
 	if name == "" {
+		if head == "ALTER" && (kind == "ROLE" || kind == "USER" || kind == "DATABASE") {
+			e.alterDefaults(rest)
+		}
 		return
+	}
+	if schema, _, ok := strings.Cut(strings.ToLower(unquoteName(name)), "."); ok && (schema == "temp" || strings.HasPrefix(schema, "pg_temp")) {
+		temp = true // CREATE TABLE temp.x, pg_temp.x: temporary all the same
 	}
 	if i := slices.Index(rest, "RENAME"); i >= 0 && i+2 < len(rest) && rest[i+1] == "TO" && isIdent(rest[i+2]) {
 		e.renames = append(e.renames, [2]string{normTable(name), normTable(rest[i+2])})
 	}
+	if head == "ALTER" && (kind == "ROLE" || kind == "USER" || kind == "DATABASE") {
+		e.alterDefaults(rest)
+	}
 	switch {
 	case head == "CREATE" && kind == "VIEW":
 		e.views = append(e.views, normTable(name))
+		if temp {
+			e.session = true
+			e.set("*temp")
+		}
 	case kind == "TABLE":
 		if head == "CREATE" && temp {
 			e.session = true // a temporary table may hide a table of the same name
@@ -129,4 +143,14 @@ func references(child string, toks []string) []link {
 		}
 	}
 	return out
+}
+
+// alterDefaults reads ALTER ROLE/USER/DATABASE ... SET/RESET: connections
+// opened from then on start with other settings than those already in the
+// pool, so the pool's connections no longer share one state.
+func (e *effect) alterDefaults(rest []string) {
+	if slices.Contains(rest, "SET") || slices.Contains(rest, "RESET") {
+		e.session = true
+		e.set("*defaults")
+	}
 }

@@ -110,7 +110,7 @@ func TestClassifyNamesSessionState(t *testing.T) {
 		{"SET SESSION ROLE r", []stateOp{{"role", true}}},
 		{"SET search_path TO DEFAULT", []stateOp{{"search_path", false}}},
 		{"RESET app.tenant", []stateOp{{"app.tenant", false}}},
-		{"RESET ALL", []stateOp{{"*all", false}}},
+		{"RESET ALL", []stateOp{{"*settings", false}}},
 		{"DISCARD ALL", []stateOp{{"*all", false}}},
 		{"DISCARD TEMP", []stateOp{{"*temp", false}}},
 		{"SELECT set_config('App.Tenant', 'a', false)", []stateOp{{"app.tenant", true}}},

@@ -81,13 +81,16 @@ func (st *state) afterRaw(db *gorm.DB) {
 		// ROLLBACK TO SAVEPOINT undoes writes the transaction's cache
 		// may have read back.
 		tx.dropCache()
-	case e.begin && onPool:
-		// A transaction begun with raw SQL on the pool holds one of its
-		// connections: reads may see its uncommitted writes until it ends.
+	case e.rollbackTo:
+		e.change.all = true // it undid writes of a transaction the plugin does not follow
+	case (e.begin || e.savepoint) && onPool:
+		// A transaction begun with raw SQL on the pool (SQLite begins one
+		// at a SAVEPOINT too) holds one of its connections: reads may see
+		// its uncommitted writes until it ends.
 		st.flags.rawTx.Add(1)
 	}
-	if e.end {
-		if tx != nil {
+	if e.end || e.release {
+		if tx != nil && e.end {
 			tx.fail()
 		} else if onPool && st.flags.rawTx.Add(-1) < 0 {
 			st.flags.rawTx.Add(1)
@@ -96,12 +99,16 @@ func (st *state) afterRaw(db *gorm.DB) {
 	if (e.session || e.local) && tx != nil {
 		tx.dropCache() // rows read under the old state
 	}
-	if e.session && (tx != nil || onPool) {
-		st.sessionChanged(db)
-	}
-	if c, ok := cp.(*sql.Conn); ok {
+	conn, onConn := cp.(*sql.Conn)
+	switch {
+	case onConn:
 		// It goes back to the pool with whatever state it holds then.
-		st.flags.noteConn(c, e.state)
+		st.flags.noteConn(conn, e.state)
+	case e.session:
+		// On the pool, in a transaction of the pool's, or on a connection
+		// the plugin cannot follow (a transaction begun on db.Connection):
+		// the state stays on a connection of the pool.
+		st.sessionChanged(db)
 	}
 	if e.ddl || e.session {
 		// A session change may make names resolve to other tables

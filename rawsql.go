@@ -22,6 +22,8 @@ type effect struct {
 	begin      bool        // BEGIN, START TRANSACTION
 	end        bool        // COMMIT, END, ROLLBACK, ABORT
 	rollbackTo bool        // ROLLBACK TO SAVEPOINT
+	savepoint  bool        // SAVEPOINT: begins a transaction when none is open (SQLite)
+	release    bool        // RELEASE: may end the transaction a SAVEPOINT began
 	session    bool        // it changed session state that later reads depend on
 	local      bool        // it changed transaction-local state (SET LOCAL, set_config(..., true))
 	state      []stateOp   // the session state it set or reset, in order
@@ -30,9 +32,16 @@ type effect struct {
 // readOnly are statements that write nothing by themselves; the tables
 // written inside them (a WITH ... UPDATE) are found by keyword.
 var readOnly = map[string]bool{
-	"SELECT": true, "WITH": true, "VALUES": true, "TABLE": true, "SHOW": true, "SAVEPOINT": true,
-	"RELEASE": true, "VACUUM": true, "ANALYZE": true, "LISTEN": true, "UNLISTEN": true,
+	"SELECT": true, "WITH": true, "VALUES": true, "TABLE": true, "SHOW": true, "VACUUM": true, "ANALYZE": true, "LISTEN": true, "UNLISTEN": true,
 	"NOTIFY": true, "DEALLOCATE": true, "PREPARE": true, "LOCK": true,
+}
+
+// unreadable marks SQL the reader cannot follow: it may have written
+// anything, and changed any session state.
+func (e *effect) unreadable() {
+	e.change.all = true
+	e.session = true
+	e.set("*")
 }
 
 // classify reads raw SQL and its bound values.
@@ -40,7 +49,7 @@ func classify(sql string, vars []any) effect {
 	var e effect
 	toks, ok := tokenize(sql)
 	if !ok {
-		e.change.all = true
+		e.unreadable()
 		return e
 	}
 	for _, s := range statements(toks) {
@@ -105,9 +114,18 @@ func (e *effect) statement(s []string) {
 		e.writes(s)
 	case "INSERT", "REPLACE", "UPDATE", "DELETE", "MERGE", "COPY":
 		e.writes(s)
+	case "TRUNCATE":
+		e.change.all = true // its cascades too
+	case "SAVEPOINT":
+		// Outside a transaction, SQLite begins one.
+		e.savepoint = true
+	case "RELEASE":
+		e.release = true
+		e.change.all = true
 	default:
 		if !readOnly[head] {
-			e.change.all = true // TRUNCATE (and its cascades), CALL, DO, EXECUTE, anything unknown
+			// CALL, DO, EXECUTE, anything unknown: it may run any SQL.
+			e.unreadable()
 			return
 		}
 		if selectInto(s) {

@@ -3,6 +3,7 @@ package prefetch
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -51,6 +52,10 @@ func (st *state) widen(db *gorm.DB, s *store, p *plan, missing []any) (bool, *lo
 	s.mu.Lock()
 	dc := s.db(st)
 	t := dc.table(p.table, p.sch)
+	if !t.mayHold(p) {
+		s.mu.Unlock()
+		return false, nil
+	}
 	var b *batch
 	for _, m := range missing {
 		bm := st.findBatch(dc, t, p, m)
@@ -75,6 +80,23 @@ func (st *state) widen(db *gorm.DB, s *store, p *plan, missing []any) (bool, *lo
 	return err == nil, l
 }
 
+// remap copies e's values into the column indexes of t (another cache of
+// the same table).
+func remap(e *entry, t *tableCache) []any {
+	out := make([]any, len(t.cols), len(t.cols)+len(e.t.cols))
+	for i := range out {
+		out[i] = unloaded
+	}
+	for i, name := range e.t.cols {
+		j := t.col(name)
+		for len(out) <= j {
+			out = append(out, unloaded)
+		}
+		out[j] = e.val(i)
+	}
+	return out
+}
+
 // loadedBatch is what one batch load read: the statement that asked for it
 // can be answered from it even when the request cache could not keep it.
 type loadedBatch struct {
@@ -88,7 +110,7 @@ type loadedBatch struct {
 // caused, when the request cache could not keep them (a batch of more rows
 // than MaxRows): that load's query was its query, and it must not send
 // another. It returns nil when the batch does not hold the whole answer.
-func (st *state) answerFrom(s *store, p *plan, l *loadedBatch) *result {
+func (st *state) answerFrom(s *store, p *plan, l *loadedBatch, have []*entry) *result {
 	if l == nil || l.res == nil {
 		return nil
 	}
@@ -97,12 +119,43 @@ func (st *state) answerFrom(s *store, p *plan, l *loadedBatch) *result {
 	scratch := &dbCache{st: st, s: s, tables: map[string]*tableCache{}, unbounded: true}
 	scratch.lru.next, scratch.lru.prev = &scratch.lru, &scratch.lru
 	t := scratch.table(p.table, p.sch)
+	// The rows the request cache held before the batch (a Clear, an
+	// eviction or a write may have dropped them since; stamps still
+	// decide whether they are fresh).
+	for _, e := range have {
+		if e.absent {
+			scratch.putAbsent(t, e.key, e.loadedAt)
+		} else {
+			scratch.put(t, e.key, remap(e, t), e.loadedAt, nil)
+		}
+	}
 	scratch.record(t, l.b, l.res, l.vals, l.at, nil)
 	res, _, ok := scratch.lookup(t, p)
 	if !ok {
 		return nil
 	}
 	return res
+}
+
+// mayHold reports whether the rows of a batch load (SELECT *) can hold
+// every column the statement selects: when SELECT *'s columns are known,
+// they must include them; when not, a model field that migrations skip
+// may have no column. A statement selecting a column the table lacks fails
+// at the database, and must not cost a batch load first.
+func (t *tableCache) mayHold(p *plan) bool {
+	if p.cols == nil {
+		return true
+	}
+	for _, c := range p.cols {
+		if t.star != nil {
+			if !slices.Contains(t.starNames, c) {
+				return false
+			}
+		} else if f := p.sch.FieldsByDBName[c]; f == nil || f.IgnoreMigration {
+			return false
+		}
+	}
+	return true
 }
 
 // answerableOnceLoaded reports whether the cache can answer the statement

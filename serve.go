@@ -18,6 +18,9 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	res, missing, ok := dc.lookup(t, p)
 	s.mu.Unlock()
 	if ok && res == nil && len(missing) > 0 && !v.noPrefetch {
+		s.mu.Lock()
+		have := dc.cachedRows(t, p) // what a scratch answer may need beside the batch
+		s.mu.Unlock()
 		if widened, l := st.widen(db, s, p, missing); widened {
 			s.mu.Lock()
 			dc = s.db(st) // a Clear or a change of definitions may have replaced them
@@ -25,7 +28,7 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 			res, _, ok = dc.lookup(t, p)
 			s.mu.Unlock()
 			if res == nil {
-				res = st.answerFrom(s, p, l)
+				res = st.answerFrom(s, p, l, have)
 				ok = res != nil
 			}
 		}
@@ -54,6 +57,21 @@ func markServed(stmt *gorm.Statement) {
 	stmt.SQL.Grow(len(servedMark) + len(sql))
 	stmt.SQL.WriteString(servedMark)
 	stmt.SQL.WriteString(sql)
+}
+
+// cachedRows returns the fresh rows of a by-key statement that are cached
+// now. Callers hold the store's lock.
+func (dc *dbCache) cachedRows(t *tableCache, p *plan) []*entry {
+	if !p.byKey {
+		return nil
+	}
+	var out []*entry
+	for _, k := range p.keys {
+		if e := t.rows[k]; e != nil && dc.st.gens.rowStamp(t.gens, k) <= e.loadedAt {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // lookup finds the rows a plan returns. It returns them as a result when

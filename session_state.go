@@ -40,7 +40,9 @@ var harmlessPragmas = map[string]bool{
 // stateOp is one change of a connection's session state: a setting (by
 // name, lower case; "*temp" for temporary tables, "*attach" for attached
 // databases, "*" for what the reader cannot name) set, or reset ("*all":
-// everything).
+// everything, as DISCARD ALL; "*settings": the settings RESET ALL resets,
+// which leaves the role, the session user, temporary tables and attached
+// databases).
 type stateOp struct {
 	name string
 	set  bool
@@ -78,7 +80,7 @@ func (e *effect) setting(head string, rest []string) {
 	}
 	switch {
 	case head == "RESET" && name == "ALL":
-		e.reset("*all")
+		e.reset("*settings") // not the role, the session user or temporary tables
 	case head == "RESET" || len(rest) > 1 && rest[len(rest)-1] == "DEFAULT":
 		e.reset(name)
 	default:

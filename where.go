@@ -69,8 +69,9 @@ func whereTerms(stmt *gorm.Statement) []term {
 // rather than AND: a one-condition OrConditions (what db.Or builds), or a
 // string condition holding an OR that GORM does not parenthesize (it looks
 // only for " OR " and " AND " with single spaces, so "a = ?OR b = ?" or an
-// OR after a tab or a comment stays bare). SQL the tokenizer cannot read
-// counts as one.
+// OR after a tab or a comment stays bare), or a comment, which may hide the
+// conditions GORM joins after it. SQL the tokenizer cannot read counts as
+// one.
 func orJoined(e clause.Expression) bool {
 	var sql string
 	switch x := e.(type) {
@@ -82,6 +83,9 @@ func orJoined(e clause.Expression) bool {
 		sql = x.SQL
 	default:
 		return false
+	}
+	if strings.Contains(sql, "--") || strings.Contains(sql, "/*") {
+		return true // a comment may hide what GORM joins after it
 	}
 	upper := strings.ToUpper(sql)
 	if strings.Contains(upper, " OR ") || strings.Contains(upper, " AND ") {
