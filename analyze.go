@@ -25,11 +25,13 @@ type plan struct {
 	collCls  keyClass
 	collVals []any    // values of collCol, distinct, when !byKey
 	nulls    []string // columns the rows must hold NULL in
+	filters  []filter // further equalities on a collection's rows (shapes_loops.go)
 	exact    bool     // WHERE is only the collection condition: each value's rows are complete
 	order    int      // 0: none, 1: primary key ascending, -1: descending, orderOther
 	limit    int      // <0: none
 
 	sliceDest bool // the destination is a slice (a struct takes the first row)
+	count     bool // SELECT count(*): the answer is the number of rows (shapes_count.go)
 }
 
 // orderOther is an ORDER BY the cache cannot sort by: such a statement is
@@ -50,7 +52,11 @@ func analyze(db *gorm.DB) *plan {
 	stmt := db.Statement
 	sch := stmt.Schema
 	if sch == nil || len(stmt.Joins) > 0 || stmt.Distinct || len(stmt.ColumnMapping) > 0 ||
-		len(sch.PrimaryFields) == 0 || !modelDest(stmt) || !plainTable(stmt) {
+		len(sch.PrimaryFields) == 0 || !plainTable(stmt) {
+		return nil
+	}
+	count := isCount(stmt)
+	if !count && !modelDest(stmt) {
 		return nil
 	}
 	for name, c := range stmt.Clauses {
@@ -59,7 +65,9 @@ func analyze(db *gorm.DB) *plan {
 		}
 	}
 	p := &plan{table: stmt.Table, sch: sch, limit: -1, sliceDest: stmt.ReflectValue.Kind() == reflect.Slice}
-	if !p.readSelect(stmt) {
+	if count {
+		p.countRows(stmt) // shapes_count.go
+	} else if !p.readSelect(stmt) {
 		return nil
 	}
 	if from, ok := stmt.Clauses["FROM"].Expression.(clause.From); ok && (len(from.Tables) > 0 || len(from.Joins) > 0) {
@@ -124,12 +132,9 @@ func (p *plan) readSelect(stmt *gorm.Statement) bool {
 
 // readWhere decides which cached rows the statement returns: rows chosen by
 // primary key, or the rows of collections (one column equal to some values),
-// narrowed by IS NULL conditions.
+// narrowed by IS NULL conditions and by equalities on integer and boolean
+// columns (filters).
 func (p *plan) readWhere(stmt *gorm.Statement) bool {
-	type set struct {
-		col  string
-		vals []any
-	}
 	var sets []set
 	for _, t := range whereTerms(stmt) {
 		switch {
@@ -138,8 +143,12 @@ func (p *plan) readWhere(stmt *gorm.Statement) bool {
 		case t.null:
 			p.nulls = append(p.nulls, t.col)
 		default:
-			norm, ok := normValues(t.vals, classOf(stmt.Schema.FieldsByDBName[t.col]))
+			f := stmt.Schema.FieldsByDBName[t.col]
+			norm, ok := normValues(t.vals, classOf(f))
 			if !ok {
+				if p.filters, ok = addBoolFilter(p.filters, f, t.vals, stmt.DB.Dialector.Name()); ok {
+					continue
+				}
 				return false
 			}
 			i := slices.IndexFunc(sets, func(s set) bool { return s.col == t.col })
@@ -161,20 +170,26 @@ func (p *plan) readWhere(stmt *gorm.Statement) bool {
 			}
 			pkSets[i] = sets[j].vals
 		}
-		if pkSets != nil {
+		if pkSets != nil && len(p.filters) == 0 {
 			p.byKey = true
 			p.keys = product(pkSets)
 			return len(p.keys) > 0
 		}
 	}
-	if len(sets) == 1 {
-		p.collCol = sets[0].col
-		p.collCls = classOf(stmt.Schema.FieldsByDBName[p.collCol])
-		p.collVals = sets[0].vals
-		p.exact = len(p.nulls) == 0
-		return len(p.collVals) > 0
+	if len(sets) == 0 || !p.addFilters(stmt, sets) {
+		return false
 	}
-	return false
+	p.collCol = sets[0].col
+	p.collCls = classOf(stmt.Schema.FieldsByDBName[p.collCol])
+	p.collVals = sets[0].vals
+	p.exact = len(p.nulls) == 0 && len(p.filters) == 0
+	return len(p.collVals) > 0
+}
+
+// set is the values one column of a WHERE clause must equal one of.
+type set struct {
+	col  string
+	vals []any // normalized, distinct
 }
 
 // normValues normalizes and deduplicates condition values.
@@ -254,21 +269,8 @@ func (p *plan) readOrder(stmt *gorm.Statement) bool {
 	if !ok || ob.Expression != nil || len(ob.Columns) == 0 {
 		return false
 	}
-	p.order = orderOther
-	if len(ob.Columns) != 1 || len(stmt.Schema.PrimaryFields) != 1 {
-		return true
-	}
-	col, ok := columnOf(stmt, ob.Columns[0].Column)
-	if !ok || col != stmt.Schema.PrimaryFields[0].DBName || classOf(stmt.Schema.PrimaryFields[0]) != classInt {
-		// Text keys sort by the database's collation, which the cache
-		// does not know.
-		return true
-	}
-	p.order = 1
-	if ob.Columns[0].Desc {
-		p.order = -1
-	}
-	return true
+	p.order, ok = keyOrder(stmt, ob.Columns) // shapes_loops.go
+	return ok
 }
 
 func (p *plan) readLimit(stmt *gorm.Statement) bool {

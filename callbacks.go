@@ -90,6 +90,10 @@ func (st *state) queryCallback(db *gorm.DB) {
 	if p.servable && st.serve(db, v, p) {
 		return
 	}
+	if p.count {
+		st.query(db) // a count's one number is not rows to keep
+		return
+	}
 	st.fetch(db, v.s, p)
 }
 

@@ -320,6 +320,7 @@ func runDifferential(t *testing.T, seed uint64, a, b *diffDB) {
 		}},
 	}
 	ops = append(ops, stateOps()...)
+	ops = append(ops, loopShapeOps()...)
 	total := 0
 	for _, o := range ops {
 		total += o.w

@@ -172,7 +172,12 @@ func TestUncacheableStatementsGoToTheDatabase(t *testing.T) {
 				var names []string
 				return db.Model(&Customer{}).Where("id = ?", 1).Pluck("name", &names).Error
 			}},
-			{"count", func(db *gorm.DB) error { var n int64; return db.Model(&Customer{}).Where("id = ?", 1).Count(&n).Error }},
+			// Count(&n) alone is served from cached rows (shapes_count.go);
+			// a count of one column's non-NULL values is not.
+			{"count of a column", func(db *gorm.DB) error {
+				var n int64
+				return db.Model(&Customer{}).Select("email").Where("id = ?", 1).Count(&n).Error
+			}},
 			{"map", func(db *gorm.DB) error {
 				m := map[string]any{}
 				return db.Model(&Customer{}).Where("id = ?", 1).Take(&m).Error

@@ -11,6 +11,7 @@ import (
 // load to the statement's scope first when rows are missing. It reports
 // false when the statement must go to the database.
 func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
+	st.preferLinked(p) // shapes_loops.go
 	s := v.s
 	s.mu.Lock()
 	dc := s.db(st)
@@ -38,6 +39,9 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	}
 	if !ok || res == nil {
 		return false
+	}
+	if p.count {
+		res = countResult(db, res) // shapes_count.go
 	}
 	st.served(db, v, t, p) // observer and N+1 report (observer.go)
 	scanInto(db, res)
@@ -98,13 +102,15 @@ func (dc *dbCache) lookup(t *tableCache, p *plan) (res *result, missing []any, o
 		}
 		return nil, p.collVals, true
 	}
-	need, nullIdx := colIdx, []int(nil)
+	need, nullIdx, filterIdx := colIdx, []int(nil), p.filterCols(t)
 	if len(p.nulls) > 0 {
 		nullIdx = make([]int, len(p.nulls))
 		for i, c := range p.nulls {
 			nullIdx[i] = t.col(c)
 		}
-		need = append(slices.Clip(colIdx), nullIdx...)
+	}
+	if len(nullIdx)+len(filterIdx) > 0 {
+		need = append(append(slices.Clip(colIdx), nullIdx...), filterIdx...)
 	}
 	usable := func(e *entry) bool { return e != nil && (e.absent || e.has(need)) }
 
@@ -148,6 +154,9 @@ func (dc *dbCache) lookup(t *tableCache, p *plan) (res *result, missing []any, o
 			}
 			return false
 		})
+	}
+	if rows, ok = p.applyFilters(rows, filterIdx); !ok {
+		return nil, nil, false // a value the cache cannot compare (shapes_loops.go)
 	}
 	if len(rows) > 1 {
 		desc := p.order == -1
