@@ -133,3 +133,39 @@ func TestRowsPrimedInATransactionNeverReachReadsOutsideIt(t *testing.T) {
 		s.see("after the rollback", s.q().First(&after, 1), after)
 	})
 }
+
+// A legacy table keeps integer ids in a text column: the database sorts
+// them as text. A request that learnt it (by reading the table) never
+// serves it; a request primed with its rows must not either.
+func TestPrimedRowsOfATableOfTextKeysAreNeverServed(t *testing.T) {
+	compare(t, compareOpts{}, func(t *testing.T, s *side) {
+		s.must(t, s.db.Exec("CREATE TABLE adv_legacy (id varchar(10) PRIMARY KEY, name text)"))
+		s.must(t, s.db.Exec("INSERT INTO adv_legacy VALUES ('9', 'nine'), ('10', 'ten')"))
+	}, func(t *testing.T, s *side) {
+		var held []AdvLegacy
+		s.readWholeElsewhere(t, &held)
+		s.primeOn(t, s.q(), held)
+		var xs []AdvLegacy
+		s.see("ordered by id", s.q().Order("id").Find(&xs, []string{"9", "10"}), xs)
+	})
+}
+
+// Rows read from another table than the model's (an archive with the
+// same columns), primed through a handle naming that table, must not
+// answer reads of the model's own table.
+func TestRowsPrimedFromAnotherTableNeverAnswerTheModelsTable(t *testing.T) {
+	compare(t, compareOpts{}, func(t *testing.T, s *side) {
+		setupAdvItems(t, s)
+		s.must(t, s.db.Exec("CREATE TABLE adv_items_archive AS SELECT * FROM adv_items"))
+		s.must(t, s.db.Exec("UPDATE adv_items_archive SET name = 'archived'"))
+	}, func(t *testing.T, s *side) {
+		var warm []AdvItem
+		s.readWholeElsewhere(t, &warm)
+		archive := s.q().Table("adv_items_archive")
+		var held []AdvItem
+		s.must(t, archive.Find(&held))
+		s.primeOn(t, s.q().Table("adv_items_archive"), held)
+		var x AdvItem
+		s.see("item 1 of the live table", s.q().First(&x, 1), x)
+	})
+}
