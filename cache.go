@@ -18,7 +18,6 @@ type store struct {
 	clears   uint64              // moves on at every Clear: loads begun before it store nothing
 	children map[*store]bool     // caches of open transactions begun by this request
 	maxAge   time.Duration       // rows older than this are stale; 0: no limit (WithMaxAge)
-	inTx     bool                // a transaction's cache: its session state may be its own
 	obs      dropCounts          // c's drops already told to Plugin.Observer (observer.go)
 
 	group singleflight.Group // one batch load per scope chunk at a time
@@ -81,13 +80,6 @@ func (s *store) db(st *state) *dbCache {
 		s.dbs[st] = dc
 	}
 	return dc
-}
-
-// starCols is the column list of SELECT * on a table, as the database
-// returned it under one version of the definitions.
-type starCols struct {
-	cols []string
-	ddl  uint64
 }
 
 // loadMark is what a load notes before it is sent, to tell afterwards
@@ -219,13 +211,8 @@ func (dc *dbCache) table(name string, sch *schema.Schema) *tableCache {
 			t.pk = append(t.pk, f.DBName)
 			t.pkCls = append(t.pkCls, classOf(f))
 		}
-		if sc, ok := dc.st.stars.Load(name); ok && sc.(starCols).ddl == dc.ddl && !dc.s.inTx {
-			// SELECT *'s columns, as another request saw them under
-			// the same definitions.
-			t.starNames = sc.(starCols).cols
-			for _, c := range t.starNames {
-				t.star = append(t.star, t.col(c))
-			}
+		if _, ok := dc.st.unkeyed.Load(key); ok {
+			t.unkeyed = true // found by another request: the key does not name rows
 		}
 		dc.tables[key] = t
 	}
@@ -345,14 +332,14 @@ func (dc *dbCache) put(t *tableCache, k any, vals []any, loadedAt uint64, sc *sc
 	old := t.rows[k]
 	born := dc.now()
 	if old != nil && !old.absent && dc.st.gens.rowStamp(t.gens, k) <= old.loadedAt {
-		if covers(old.vals, vals) {
+		if covers(old.vals, vals) && dc.s.maxAge <= 0 {
 			// Nothing new: both loads saw the same row. Keep the older,
-			// which is the more conservative time; the row's age starts
-			// again, since the new load saw it as it is.
+			// which is the more conservative time. (With a maximum age,
+			// writes the plugin cannot see are expected: the newer values
+			// win below, and the row keeps its older age.)
 			if sc != nil {
 				old.scope = sc
 			}
-			old.born = born
 			dc.touch(old)
 			return old
 		}

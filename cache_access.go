@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 
 	"gorm.io/gorm"
@@ -167,20 +168,24 @@ func (dc *dbCache) rowLoaded(sch *schema.Schema, key any, cols []string) bool {
 }
 
 // Prime puts records the caller already holds (read with a join, raw SQL,
-// another service) into the request cache in db's context, so that later
-// key lookups of them cost no query. records is a model, a pointer to one,
-// or a slice of either. Prime trusts its caller: the rows must hold what
-// the database holds now. A write through GORM later makes them stale like
-// any cached row.
+// another service) into the cache that db's statements use (the request
+// cache, or the transaction's own inside a transaction), so that later key
+// lookups of them cost no query. records is a model, a pointer to one, or a
+// slice of either; db.Table names the table when it is not the model's.
+// Prime trusts its caller: the rows must hold what the database holds now.
+// A write through GORM later makes them stale like any cached row.
 //
-// Only columns whose values the plugin can store exactly as the database's
-// driver would return them are primed: integers, text, bytes, booleans,
-// their pointers (nil is NULL), sql.Null* of these, and any value whose
-// driver.Valuer says NULL (an unset gorm.DeletedAt). Columns of other
-// types (times, floats, serialized, custom) are left unloaded, so a
-// statement that needs them goes to the database (and loads them for the
-// scope). Records without a primary key are skipped. It does nothing when
-// the context carries no request cache.
+// Only what the plugin can store exactly as the database's driver would
+// return it is primed: columns of the table (Prime needs the table's
+// columns, known once the request has read the table whole, with SELECT *,
+// and returns an error matching [ErrUnknownColumns] before), that the
+// model reads, holding integers, text, bytes or booleans, their pointers
+// (nil is NULL), sql.Null* of these, or a driver.Valuer that says NULL (an
+// unset gorm.DeletedAt). A zero value of a plain type is primed only for a
+// NOT NULL column (it may stand for a NULL the model cannot hold). Other
+// columns stay unloaded, so a statement that needs them goes to the
+// database. It does nothing when db's statements use no cache (no request
+// cache, Disable, db.Connection).
 func Prime(db *gorm.DB, records any) error {
 	st, err := stateOf(db)
 	if err != nil {
@@ -194,36 +199,51 @@ func Prime(db *gorm.DB, records any) error {
 	if err != nil {
 		return fmt.Errorf("%w: %T: %v", ErrNotModel, records, err)
 	}
-	s := storeOf(db.Statement.Context)
+	table := sch.Table
+	if db.Statement.Table != "" {
+		table = db.Statement.Table
+	}
+	v := valOf(db.Statement.Context)
+	if v.s == nil || v.disabled {
+		return nil
+	}
+	s := st.cacheFor(db, v.s)
 	if s == nil {
 		return nil
 	}
 	dialect := db.Dialector.Name()
+	ctx := db.Statement.Context
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	mark := s.mark(st)
 	dc := s.db(st)
-	t := dc.table(sch.Table, sch)
+	t := dc.table(table, sch)
 	if t.unkeyed {
 		return nil
 	}
-	ctx := db.Statement.Context
+	if t.star == nil {
+		return fmt.Errorf("%w: table %q: read it whole (SELECT *) in this request before priming it", ErrUnknownColumns, table)
+	}
+	var fields []*schema.Field
+	for _, f := range sch.Fields {
+		if f.DBName != "" && f.Serializer == nil && f.Readable && slices.Contains(t.starNames, f.DBName) {
+			fields = append(fields, f)
+		}
+	}
 	each(rv, func(rec reflect.Value) {
 		key, ok := recordKey(ctx, sch, rec)
 		if !ok {
 			return
 		}
-		vals := make([]any, len(t.cols), len(t.cols)+len(sch.DBNames))
+		vals := make([]any, len(t.cols), len(t.cols)+len(fields))
 		for i := range vals {
 			vals[i] = unloaded
 		}
-		for _, f := range sch.Fields {
-			if f.DBName == "" || f.Serializer != nil {
-				continue
-			}
-			v, ok := driverValue(f.ReflectValueOf(ctx, rec), dialect)
-			if !ok {
-				continue
+		for _, f := range fields {
+			fv := f.ReflectValueOf(ctx, rec)
+			v, ok := driverValue(fv, dialect)
+			if !ok || fv.IsZero() && !canBeNull(fv) && !f.NotNull && !f.PrimaryKey {
+				continue // a zero value may stand for a NULL the type cannot hold
 			}
 			i := t.col(f.DBName)
 			for len(vals) <= i {
@@ -231,9 +251,25 @@ func Prime(db *gorm.DB, records any) error {
 			}
 			vals[i] = v
 		}
+		for i, pos := range t.pk {
+			if !sameKind(vals[t.colIdx[pos]], t.pkCls[i]) {
+				return
+			}
+		}
 		dc.put(t, key, vals, mark.at, nil)
 	})
 	return nil
+}
+
+// canBeNull reports whether a field's type can hold NULL itself: a pointer,
+// or a driver.Valuer (sql.NullString, gorm.DeletedAt), whose zero value is
+// then NULL, not an ambiguous zero.
+func canBeNull(v reflect.Value) bool {
+	if v.Kind() == reflect.Pointer {
+		return true
+	}
+	_, ok := v.Interface().(driver.Valuer)
+	return ok
 }
 
 // driverValue converts a field to the value the driver of dialect returns

@@ -54,11 +54,12 @@ func TestPrimeServesRowsTheCallerHolds(t *testing.T) {
 		e.seed(t, 2, 1)
 		var held []Product
 		require.NoError(t, e.plain.Order("id").Find(&held).Error)
-		// The columns of SELECT * are known once any request read the
+		// Prime needs SELECT *'s columns, known once the request read the
 		// table whole.
-		_, other := e.request()
-		require.NoError(t, other.First(&Product{}, held[0].ID).Error)
-		_, db := e.request()
+		ctx, db := e.request()
+		require.ErrorIs(t, prefetch.Prime(db, &held), prefetch.ErrUnknownColumns)
+		require.NoError(t, db.First(&Product{}, held[0].ID).Error)
+		require.NoError(t, prefetch.Invalidate(ctx, &Product{}))
 		require.NoError(t, prefetch.Prime(db, &held))
 		for _, p := range held {
 			var got Product
@@ -77,6 +78,8 @@ func TestPrimeServesRowsTheCallerHolds(t *testing.T) {
 		// a read needing them goes to the database.
 		var cs []Customer
 		require.NoError(t, e.plain.Find(&cs).Error)
+		require.NoError(t, db.First(&Customer{}, cs[0].ID).Error)
+		require.NoError(t, prefetch.Invalidate(ctx, &Customer{}))
 		require.NoError(t, prefetch.Prime(db, cs))
 		var c Customer
 		e.requireQueries(t, 1, func() { require.NoError(t, db.First(&c, cs[0].ID).Error) })

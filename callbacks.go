@@ -42,6 +42,7 @@ func (st *state) register(db *gorm.DB) error {
 		// (PostgreSQL refuses every later statement until a rollback):
 		// from then on the transaction's reads go to the database.
 		{"query", cb.Query().After("*").Register("prefetch:note_failure", noteFailure)},
+		{"query", cb.Query().After("*").Register("prefetch:mark_served", markServed)},
 		{"create", cb.Create().After("*").Register("prefetch:note_failure", noteFailure)},
 		{"update", cb.Update().After("*").Register("prefetch:note_failure", noteFailure)},
 		{"delete", cb.Delete().After("*").Register("prefetch:note_failure", noteFailure)},

@@ -2,9 +2,10 @@ package prefetch
 
 import "errors"
 
-// Errors returned by [Load], [Invalidate], [Plugin.Initialize] and statements
-// made under [WithStrict]. Match them with [errors.Is]:
-// the returned errors wrap them with the place where the problem was found.
+// Errors returned by [Load], [Invalidate], [Prime], [IsLoaded],
+// [Plugin.Initialize] and statements made under [WithStrict]. Match them with
+// [errors.Is]: the returned errors wrap them with the place where the problem
+// was found.
 var (
 	// ErrInvalidDest reports a destination that [Load] cannot fill: nil, not a
 	// pointer to a struct or slice, or a slice of non-structs.
@@ -24,6 +25,10 @@ var (
 	// ErrInvalidKey reports an id given to [Invalidate] that cannot be a
 	// primary key of the table.
 	ErrInvalidKey = errors.New("prefetch: invalid key")
+
+	// ErrUnknownColumns reports a table whose columns the request cache
+	// does not know yet, given to [Prime].
+	ErrUnknownColumns = errors.New("prefetch: the table's columns are not known yet")
 
 	// ErrInvalidConfig reports a [Plugin] field with a value it cannot use.
 	ErrInvalidConfig = errors.New("prefetch: invalid configuration")

@@ -82,7 +82,8 @@ type state struct {
 	maxVars int            // most bound values the database accepts in one statement
 	parsed  sync.Map       // schema cache for models Invalidate parses
 	missing missingContext // key lookups without a request cache, by call site
-	stars   sync.Map       // table -> starCols: SELECT *'s columns, shared by request caches
+	unkeyed sync.Map       // table and row identity -> true: tables whose key does not name rows
+	noBatch sync.Map       // table and column -> time.Time: batch loads the database refused, and when
 
 	mu      sync.RWMutex
 	schemas map[string]*schema.Schema // by table, every model seen; protected by mu

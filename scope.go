@@ -59,6 +59,11 @@ func (st *state) widen(db *gorm.DB, s *store, p *plan, missing []any) (bool, *lo
 	var b *batch
 	for _, m := range missing {
 		bm := st.findBatch(dc, t, p, m)
+		if bm != nil {
+			if at, refused := st.noBatch.Load(bm.table + "\x00" + bm.col); refused && time.Since(at.(time.Time)) < refusedFor {
+				bm = nil
+			}
+		}
 		if bm == nil || b != nil && bm.id != b.id {
 			s.mu.Unlock()
 			return false, nil
@@ -96,6 +101,10 @@ func remap(e *entry, t *tableCache) []any {
 	}
 	return out
 }
+
+// refusedFor is how long batch loads of a table's column stay off after
+// the database refused one.
+const refusedFor = 5 * time.Minute
 
 // loadedBatch is what one batch load read: the statement that asked for it
 // can be answered from it even when the request cache could not keep it.
@@ -138,15 +147,12 @@ func (st *state) answerFrom(s *store, p *plan, l *loadedBatch, have []*entry) *r
 }
 
 // mayHold reports whether the rows of a batch load (SELECT *) can hold
-// every column the statement selects: when SELECT *'s columns are known,
+// every column the statement selects or requires NULL: when SELECT *'s columns are known,
 // they must include them; when not, a model field that migrations skip
 // may have no column. A statement selecting a column the table lacks fails
 // at the database, and must not cost a batch load first.
 func (t *tableCache) mayHold(p *plan) bool {
-	if p.cols == nil {
-		return true
-	}
-	for _, c := range p.cols {
+	for _, c := range slices.Concat(p.cols, p.nulls) {
 		if t.star != nil {
 			if !slices.Contains(t.starNames, c) {
 				return false
@@ -313,6 +319,13 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 			"keys", len(vals), "rows", rows, "duration", time.Since(begin), "error", err)
 	}
 	if err != nil {
+		if ctx.Err() == nil && db.Statement.Context.Err() == nil {
+			// The database refused the batch (a key compared with a column
+			// of another type, say): the statements it was for will be
+			// refused too, and must not cost a batch first again. For a
+			// while only, in case the error was passing.
+			st.noBatch.Store(b.table+"\x00"+b.col, time.Now())
+		}
 		return nil, err
 	}
 

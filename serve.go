@@ -45,17 +45,27 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	}
 	st.served(db, v, t, p) // observer and N+1 report (observer.go)
 	scanInto(db, res)
-	markServed(db.Statement)
+	db.Statement.Settings.Store(servedKey{}, true) // for markServed, once the hooks have run
 	return true
 }
+
+// servedKey marks, in a statement's settings, that the cache answered it.
+type servedKey struct{}
 
 // servedMark begins the SQL GORM's logger shows for a statement the cache
 // answered: logs must not show it as a round trip.
 const servedMark = "/* prefetch: served from the request cache, no query */ "
 
-// markServed puts servedMark before the statement's SQL, which GORM traces
-// once the callbacks have run (and then resets).
-func markServed(stmt *gorm.Statement) {
+// markServed puts servedMark before the SQL of a statement the cache
+// answered. It is the query chain's last callback: hooks (AfterFind) and
+// callbacks before it see the SQL as GORM built it; GORM's logger, which
+// traces the statement after the chain (and then resets its SQL), sees the
+// mark.
+func markServed(db *gorm.DB) {
+	stmt := db.Statement
+	if _, ok := stmt.Settings.LoadAndDelete(servedKey{}); !ok {
+		return
+	}
 	sql := stmt.SQL.String()
 	stmt.SQL.Reset()
 	stmt.SQL.Grow(len(servedMark) + len(sql))
@@ -295,9 +305,6 @@ func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star
 	if star {
 		t.star = idx
 		t.starNames = res.cols
-		if !dc.s.inTx {
-			dc.st.stars.Store(t.name, starCols{cols: res.cols, ddl: dc.ddl})
-		}
 	}
 	pkPos := make([]int, len(t.pk))
 	for i, name := range t.pk {
@@ -317,8 +324,7 @@ func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star
 				// says (integers kept in a text column): the database
 				// compares and sorts them by the column's type, which
 				// the cache cannot follow.
-				t.unkeyed = true
-				dc.invalidateTable(t, nil)
+				dc.markUnkeyed(t)
 				return nil
 			}
 			if parts[i], ok = normValue(row[pos], t.pkCls[i]); !ok {
@@ -333,8 +339,7 @@ func (dc *dbCache) storeResult(t *tableCache, res *result, loadedAt uint64, star
 			// The model's primary key is not unique in the table (a view,
 			// or a table without the constraint): rows cannot be named by
 			// it. Nothing of the table is served from now on.
-			t.unkeyed = true
-			dc.invalidateTable(t, nil)
+			dc.markUnkeyed(t)
 			return nil
 		}
 		seen[k] = struct{}{}
@@ -424,4 +429,13 @@ func sameKind(v any, c keyClass) bool {
 		return c != classInt
 	}
 	return true
+}
+
+// markUnkeyed records that the model's key does not name the table's rows:
+// nothing of it is served from now on, in this request cache and, since the
+// key columns hold what they hold for every request, in the process.
+func (dc *dbCache) markUnkeyed(t *tableCache) {
+	t.unkeyed = true
+	dc.st.unkeyed.Store(t.name+"\x00"+t.ident, true)
+	dc.invalidateTable(t, nil)
 }

@@ -151,7 +151,6 @@ func (tx *txPool) cacheFor(req *store) *store {
 	}
 	if tx.cache == nil {
 		tx.cache, tx.owner = newStore(), req
-		tx.cache.inTx = true
 		req.adopt(tx.cache)
 	}
 	return tx.cache
