@@ -56,19 +56,24 @@ func (st *state) widen(db *gorm.DB, s *store, p *plan, missing []any) (bool, *lo
 		s.mu.Unlock()
 		return false, nil
 	}
-	var b *batch
-	for _, m := range missing {
-		bm := st.findBatch(dc, t, p, m)
-		if bm != nil {
-			if at, refused := st.noBatch.Load(bm.table + "\x00" + bm.col); refused && time.Since(at.(time.Time)) < refusedFor {
-				bm = nil
+	b := st.findBatch(dc, t, p, missing[0])
+	if b != nil {
+		if at, refused := st.noBatch.Load(b.table + "\x00" + b.col); refused && time.Since(at.(time.Time)) < refusedFor {
+			b = nil
+		}
+	}
+	if b != nil && len(missing) > 1 {
+		// Every missing value must lie in the first one's chunk.
+		chunk := make(map[any]struct{}, b.hi-b.lo)
+		for _, v := range b.list[b.lo:b.hi] {
+			chunk[v] = struct{}{}
+		}
+		for _, m := range missing[1:] {
+			if _, ok := chunk[m]; !ok {
+				b = nil
+				break
 			}
 		}
-		if bm == nil || b != nil && bm.id != b.id {
-			s.mu.Unlock()
-			return false, nil
-		}
-		b = bm
 	}
 	s.mu.Unlock()
 	if b == nil {
