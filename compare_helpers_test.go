@@ -78,6 +78,12 @@ func forEachDB(t *testing.T, only string, fn func(t *testing.T, dialect string))
 // plugin's difference, not the database's own nondeterminism.
 func compare(t *testing.T, o compareOpts, setup, script func(t *testing.T, s *side)) {
 	t.Helper()
+	compareThen(t, o, setup, script, nil)
+}
+
+// compareThen is compare, then check (when not nil) on the two sides.
+func compareThen(t *testing.T, o compareOpts, setup, script func(t *testing.T, s *side), check func(t *testing.T, plain, plug *side)) {
+	t.Helper()
 	withPlugin := os.Getenv("PREFETCH_COMPARE_PLAIN") == ""
 	forEachDB(t, o.only, func(t *testing.T, dialect string) {
 		plain, plug := openSide(t, dialect, false, o), openSide(t, dialect, withPlugin, o)
@@ -88,6 +94,9 @@ func compare(t *testing.T, o compareOpts, setup, script func(t *testing.T, s *si
 			script(t, s)
 		}
 		requireSameObservations(t, plain.obs, plug.obs)
+		if check != nil {
+			check(t, plain, plug)
+		}
 	})
 }
 

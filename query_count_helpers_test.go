@@ -1,7 +1,6 @@
 package prefetch_test
 
 import (
-	"os"
 	"sync"
 	"testing"
 
@@ -14,16 +13,7 @@ import (
 // exceed the plain side at any of them.
 func compareCounts(t *testing.T, o compareOpts, setup, script func(t *testing.T, s *side)) {
 	t.Helper()
-	withPlugin := os.Getenv("PREFETCH_COMPARE_PLAIN") == ""
-	forEachDB(t, o.only, func(t *testing.T, dialect string) {
-		plain, plug := openSide(t, dialect, false, o), openSide(t, dialect, withPlugin, o)
-		for _, s := range []*side{plain, plug} {
-			if setup != nil {
-				setup(t, s)
-			}
-			script(t, s)
-		}
-		requireSameObservations(t, plain.obs, plug.obs)
+	compareThen(t, o, setup, script, func(t *testing.T, plain, plug *side) {
 		a, b := countsOf(plain), countsOf(plug)
 		require.Equal(t, len(a), len(b), "both sides counted the same steps")
 		for i := range a {

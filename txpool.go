@@ -84,40 +84,15 @@ func (st *state) singleConn() bool {
 
 // BeginTx begins a transaction on the wrapped pool and wraps it.
 func (p *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
-	var inner gorm.Tx
-	switch b := p.ConnPool.(type) {
-	case gorm.TxBeginner:
-		tx, err := b.BeginTx(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		inner = tx
-	case gorm.ConnPoolBeginner:
-		cp, err := b.BeginTx(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		tx, ok := cp.(gorm.Tx)
-		if !ok {
-			return cp, nil
-		}
-		inner = tx
-	default:
-		return nil, gorm.ErrInvalidTransaction
+	inner, other, err := poolhook.BeginTx(ctx, p.ConnPool, opts)
+	if err != nil || other != nil {
+		return other, err
 	}
 	return &txPool{Tx: inner, parent: p}, nil
 }
 
 // GetDBConn returns the *sql.DB underneath, for [gorm.DB.DB].
-func (p *pool) GetDBConn() (*sql.DB, error) {
-	switch cp := p.ConnPool.(type) {
-	case *sql.DB:
-		return cp, nil
-	case gorm.GetDBConnector:
-		return cp.GetDBConn()
-	}
-	return nil, gorm.ErrInvalidDB
-}
+func (p *pool) GetDBConn() (*sql.DB, error) { return poolhook.DBConn(p.ConnPool) }
 
 // Ping checks the connection, as GORM's Open does for pools that can.
 func (p *pool) Ping() error {

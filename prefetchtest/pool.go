@@ -11,6 +11,7 @@ import (
 	"context"
 	"database/sql"
 
+	"github.com/gorm-prefetch/prefetch/internal/poolhook"
 	"gorm.io/gorm"
 )
 
@@ -44,40 +45,15 @@ func (p *countingPool) QueryRowContext(ctx context.Context, query string, args .
 // wraps it. It is a gorm.ConnPoolBeginner, which both GORM and the plugin
 // accept.
 func (p *countingPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
-	var inner gorm.Tx
-	switch b := p.ConnPool.(type) {
-	case gorm.TxBeginner:
-		tx, err := b.BeginTx(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		inner = tx
-	case gorm.ConnPoolBeginner:
-		cp, err := b.BeginTx(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		tx, ok := cp.(gorm.Tx)
-		if !ok {
-			return cp, nil
-		}
-		inner = tx
-	default:
-		return nil, gorm.ErrInvalidTransaction
+	inner, other, err := poolhook.BeginTx(ctx, p.ConnPool, opts)
+	if err != nil || other != nil {
+		return other, err
 	}
 	return &countingTx{Tx: inner, parent: p}, nil
 }
 
 // GetDBConn returns the *sql.DB underneath, for [gorm.DB.DB].
-func (p *countingPool) GetDBConn() (*sql.DB, error) {
-	switch cp := p.ConnPool.(type) {
-	case *sql.DB:
-		return cp, nil
-	case gorm.GetDBConnector:
-		return cp.GetDBConn()
-	}
-	return nil, gorm.ErrInvalidDB
-}
+func (p *countingPool) GetDBConn() (*sql.DB, error) { return poolhook.DBConn(p.ConnPool) }
 
 // Ping checks the connection when the wrapped pool can.
 func (p *countingPool) Ping() error {
