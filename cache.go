@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
 )
 
@@ -96,9 +97,10 @@ func (s *store) mark(st *state) loadMark {
 }
 
 // storable reports whether a load marked m may store what it read: no
-// change of definitions and no Clear came between. Callers hold s.mu.
-func (s *store) storable(st *state, m loadMark) bool {
-	return m.clears == s.clears && m.ddl == st.gens.info.ddl.Load() && st.flags.cacheable()
+// change of definitions and no Clear came between, and the pool may still
+// be cached. Callers hold s.mu.
+func (s *store) storable(db *gorm.DB, st *state, m loadMark) bool {
+	return m.clears == s.clears && m.ddl == st.gens.info.ddl.Load() && st.cacheable(db)
 }
 
 // unloaded marks a column a cached row has not loaded. A loaded NULL is nil.

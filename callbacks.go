@@ -107,7 +107,7 @@ func (st *state) queryCallback(db *gorm.DB) {
 // database is not cacheable (a transaction begun with raw SQL is open, or
 // a session setting changed on a shared pool).
 func (st *state) cacheFor(db *gorm.DB, s *store) *store {
-	if db.Statement.Context.Err() != nil || !st.flags.cacheable() {
+	if db.Statement.Context.Err() != nil || !st.cacheable(db) {
 		return nil
 	}
 	switch cp := db.Statement.ConnPool.(type) {

@@ -244,11 +244,11 @@ func (f *poolFlags) noteConn(c *sql.Conn, ops []stateOp) {
 
 // checkConns turns caching off for the pool when a connection whose session
 // state was changed and not reset has gone back to it: later statements on
-// the pool may run on it, under that state, or not. It is cheap while no
-// connection is dirty.
-func (f *poolFlags) checkConns() {
+// the pool may run on it, under that state, or not. It returns why when
+// this call turned caching off. It is cheap while no connection is dirty.
+func (f *poolFlags) checkConns() (turnedOff string) {
 	if f.ndirty.Load() == 0 {
-		return
+		return ""
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -262,11 +262,15 @@ func (f *poolFlags) checkConns() {
 				names = append(names, n)
 			}
 			sort.Strings(names)
-			f.turnOff(fmt.Sprintf("session state (%s) set on a connection taken with db.Connection "+
-				"and not reset before it went back to the pool", strings.Join(names, ", ")))
+			why := fmt.Sprintf("session state (%s) set on a connection taken with db.Connection "+
+				"and not reset before it went back to the pool", strings.Join(names, ", "))
+			if f.turnOff(why) {
+				turnedOff = why
+			}
 		}
 	}
 	f.ndirty.Store(int32(len(f.dirty)))
+	return turnedOff
 }
 
 var pools = struct {
@@ -300,9 +304,13 @@ func (f *poolFlags) turnOff(why string) bool {
 	return f.off.CompareAndSwap(nil, &why)
 }
 
-// cacheable reports whether reads through the pool may be cached now.
-func (f *poolFlags) cacheable() bool {
-	f.checkConns()
+// cacheable reports whether reads through the pool may be cached now,
+// saying so through db's loggers when it just stopped.
+func (st *state) cacheable(db *gorm.DB) bool {
+	f := st.flags
+	if why := f.checkConns(); why != "" {
+		st.warnOff(db, why)
+	}
 	return f.off.Load() == nil && f.rawTx.Load() == 0
 }
 

@@ -155,10 +155,16 @@ func (st *state) sessionChanged(db *gorm.DB) {
 	why := fmt.Sprintf("session state changed on a shared connection pool (%.80q); "+
 		"run it inside a transaction (SET LOCAL) or on db.Connection to keep the cache", db.Statement.SQL.String())
 	if st.flags.turnOff(why) {
-		db.Logger.Warn(db.Statement.Context, "prefetch: caching turned off for this connection pool: %s", why)
-		if st.cfg.Logger != nil {
-			st.cfg.Logger.WarnContext(db.Statement.Context, "prefetch: caching turned off", "reason", why)
-		}
+		st.warnOff(db, why)
+	}
+}
+
+// warnOff says, through GORM's logger and Plugin.Logger, that caching
+// through the pool was turned off, and why.
+func (st *state) warnOff(db *gorm.DB, why string) {
+	db.Logger.Warn(db.Statement.Context, "prefetch: caching turned off for this connection pool: %s", why)
+	if st.cfg.Logger != nil {
+		st.cfg.Logger.WarnContext(db.Statement.Context, "prefetch: caching turned off", "reason", why)
 	}
 }
 

@@ -339,7 +339,7 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 	s.c.BatchLoads++
 	s.c.Prefetched += rows
 	l := &loadedBatch{b: b, res: res, vals: vals, at: loadedAt}
-	if !s.storable(st, mark) {
+	if !s.storable(db, st, mark) {
 		return l, nil
 	}
 	dc = s.db(st)

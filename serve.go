@@ -240,7 +240,7 @@ func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.c.Misses++
-	if res.err != nil || closeErr != nil || !s.storable(st, mark) {
+	if res.err != nil || closeErr != nil || !s.storable(db, st, mark) {
 		return
 	}
 	dc := s.db(st)
