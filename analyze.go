@@ -3,6 +3,7 @@ package prefetch
 import (
 	"reflect"
 	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -145,6 +146,9 @@ func (p *plan) readWhere(stmt *gorm.Statement) bool {
 		default:
 			f := stmt.Schema.FieldsByDBName[t.col]
 			norm, ok := normValues(t.vals, classOf(f))
+			if ok && !fitColumn(norm, f) {
+				return false // the driver refuses it (PostgreSQL): so must the plugin
+			}
 			if !ok {
 				if p.filters, ok = addBoolFilter(p.filters, f, t.vals, stmt.DB.Dialector.Name()); ok {
 					continue
@@ -284,6 +288,48 @@ func (p *plan) readLimit(stmt *gorm.Statement) bool {
 	}
 	if l.Limit != nil && *l.Limit >= 0 {
 		p.limit = *l.Limit
+	}
+	return true
+}
+
+// fitColumn reports whether normalized integer values fit the column GORM
+// makes for field f (smallint, integer or bigint, by the field's size or
+// its type tag): PostgreSQL's driver refuses to send a value that does not,
+// and the statement must then fail as it would without the plugin.
+func fitColumn(vals []any, f *schema.Field) bool {
+	if classOf(f) != classInt {
+		return true
+	}
+	bits := 64
+	switch f.DataType {
+	case schema.Int, schema.Uint:
+		size := f.Size
+		if f.DataType == schema.Uint {
+			size++
+		}
+		switch {
+		case size <= 16:
+			bits = 16
+		case size <= 32:
+			bits = 32
+		}
+	default:
+		switch t := strings.ToLower(string(f.DataType)); {
+		case strings.Contains(t, "smallint") || strings.Contains(t, "int2") || strings.Contains(t, "smallserial"):
+			bits = 16
+		case strings.Contains(t, "bigint") || strings.Contains(t, "int8") || strings.Contains(t, "bigserial"):
+		case strings.Contains(t, "int") || strings.Contains(t, "serial"):
+			bits = 32
+		}
+	}
+	if bits == 64 {
+		return true
+	}
+	limit := int64(1) << (bits - 1)
+	for _, v := range vals {
+		if n, ok := v.(int64); ok && (n < -limit || n >= limit) {
+			return false
+		}
 	}
 	return true
 }

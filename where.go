@@ -255,6 +255,9 @@ func columnOf(stmt *gorm.Statement, c any) (string, bool) {
 		return "", false
 	}
 	if col.Raw {
+		if strings.Contains(col.Name, "`") && stmt.DB != nil && stmt.DB.Dialector != nil && stmt.DB.Dialector.Name() == "postgres" {
+			return "", false // PostgreSQL has no backtick quotes: it rejects the statement
+		}
 		parts := strings.Split(col.Name, ".")
 		if len(parts) > 2 {
 			return "", false
