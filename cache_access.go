@@ -129,10 +129,15 @@ func recordKey(ctx context.Context, sch *schema.Schema, rv reflect.Value) (any, 
 		return nil, false
 	}
 	parts := make([]any, len(sch.PrimaryFields))
+	zeros := 0
 	for i, f := range sch.PrimaryFields {
 		v, zero := f.ValueOf(ctx, rv)
 		if zero {
-			return nil, false
+			// A zero part of a composite key is a value like any other;
+			// an all-zero key is a record not saved yet.
+			if zeros++; zeros == len(sch.PrimaryFields) {
+				return nil, false
+			}
 		}
 		k, ok := normValue(v, classOf(f))
 		if !ok {
@@ -241,7 +246,7 @@ func Prime(db *gorm.DB, records any) error {
 		}
 		for _, f := range fields {
 			fv := f.ReflectValueOf(ctx, rec)
-			v, ok := driverValue(fv, dialect)
+			v, ok := driverValue(fv, dialect, f.DataType == schema.Bool)
 			if !ok || fv.IsZero() && !canBeNull(fv) && !f.NotNull && !f.PrimaryKey {
 				continue // a zero value may stand for a NULL the type cannot hold
 			}
@@ -274,7 +279,11 @@ func canBeNull(v reflect.Value) bool {
 
 // driverValue converts a field to the value the driver of dialect returns
 // for it, when that is certain.
-func driverValue(v reflect.Value, dialect string) (any, bool) {
+//
+// boolColumn says the field's column is GORM's own for a bool (boolean on
+// PostgreSQL, numeric on SQLite), not one a type tag chose: only then is
+// what the driver returns for a Go bool certain.
+func driverValue(v reflect.Value, dialect string, boolColumn bool) (any, bool) {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return nil, true
@@ -290,7 +299,7 @@ func driverValue(v reflect.Value, dialect string) (any, bool) {
 		if dv == nil {
 			return nil, true
 		}
-		return driverValue(reflect.ValueOf(dv), dialect)
+		return driverValue(reflect.ValueOf(dv), dialect, boolColumn)
 	case []byte:
 		return append([]byte{}, x...), true
 	}
@@ -313,6 +322,9 @@ func driverValue(v reflect.Value, dialect string) (any, bool) {
 	case reflect.String:
 		return v.String(), true
 	case reflect.Bool:
+		if !boolColumn {
+			return nil, false
+		}
 		if dialect == "sqlite" {
 			if v.Bool() {
 				return int64(1), true

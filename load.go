@@ -213,10 +213,15 @@ func loadColumns(db *gorm.DB, sch *schema.Schema, rv reflect.Value, cols []*sche
 	keyOfRecord := func(rec reflect.Value) (any, []any, bool) {
 		parts := make([]any, len(pks))
 		raw := make([]any, len(pks))
+		zeros := 0
 		for i, pk := range pks {
 			v, zero := pk.ValueOf(ctx, rec)
 			if zero {
-				return nil, nil, false
+				// A zero part of a composite key is a value; an all-zero key
+				// is a record not saved yet.
+				if zeros++; zeros == len(pks) {
+					return nil, nil, false
+				}
 			}
 			k, ok := normValue(v, classOf(pk))
 			if !ok {

@@ -22,8 +22,12 @@ func isCount(stmt *gorm.Statement) bool {
 	if _, ok := stmt.Dest.(*int64); !ok {
 		return false
 	}
-	if _, ok := stmt.Clauses["LIMIT"]; ok {
-		return false
+	for _, name := range []string{"LIMIT", "ORDER BY"} {
+		// A count with an ORDER BY (one a scope added after GORM's Count
+		// removed its own) is an error on PostgreSQL: never served.
+		if _, ok := stmt.Clauses[name]; ok {
+			return false
+		}
 	}
 	// clause.Select puts its expression in the clause in its place.
 	x, ok := stmt.Clauses["SELECT"].Expression.(clause.Expr)
