@@ -105,52 +105,25 @@ type what struct {
 	src      *scope // the scope the batch covers, for its origin
 }
 
-// whatOf works out what batch b loads for the statement, mirroring how
-// findBatch found it: a row's missing columns (its own scope), rows
-// referenced by a scope of another table, or collections of a parent scope.
-// Callers hold the store's lock.
+// whatOf tells what batch b loads for the statement, from where findBatch
+// found its scope: a row's missing columns (its own scope), rows referenced
+// by a scope of another table, or collections of a parent scope. Callers
+// hold the store's lock.
 func (st *state) whatOf(dc *dbCache, t *tableCache, p *plan, b *batch, m any) what {
 	w := what{table: t.name}
-	if !b.byKey {
-		for _, l := range st.linksOf(t.name) {
-			if l.child != t.name || l.col != p.collCol {
-				continue
-			}
-			for _, pt := range dc.tablesNamed(l.parent) {
-				if e := pt.rows[m]; e != nil && e.scope != nil && sameList(e.scope.keys, b.list) {
-					w.model, w.src = pt.sch, e.scope
-					w.relation = relationTo(pt.sch, t.name, p.collCol, true)
-					return w
-				}
-			}
+	switch {
+	case b.origin == nil:
+	case b.via == "":
+		// The rows' own scope: columns they lack.
+		w.model, w.src = t.sch, b.src
+		if e := t.rows[m]; e != nil {
+			w.cols = missingCols(t, e, p)
 		}
-		return w
-	}
-	if e := t.rows[m]; e != nil && e.scope != nil && e.scope == b.sc {
-		w.model, w.src = t.sch, e.scope
-		w.cols = missingCols(t, e, p)
-		return w
-	}
-	for _, l := range st.linksOf(t.name) {
-		if l.parent != t.name || l.col == "" {
-			continue
-		}
-		for _, ct := range dc.tablesNamed(l.child) {
-			for i := len(ct.scopes) - 1; i >= 0; i-- {
-				if r := ct.scopes[i].refs[l.col]; r != nil && r.sc == b.sc {
-					w.model, w.src = ct.sch, ct.scopes[i]
-					w.relation = relationTo(ct.sch, t.name, l.col, false)
-					return w
-				}
-			}
-		}
+	default:
+		w.model, w.src = b.origin.sch, b.src
+		w.relation = relationTo(b.origin.sch, t.name, b.via, !b.byKey)
 	}
 	return w
-}
-
-// sameList reports whether two lists are the same slice.
-func sameList(a, b []any) bool {
-	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
 }
 
 // relationTo returns the name of sch's association to table through column

@@ -37,6 +37,13 @@ type batch struct {
 	sc    *scope // scope given to the rows of a primary-key batch
 	id    string // singleflight key
 	from  pcs    // the stack of the statement that asked for it
+
+	// Where the scope came from, for the N+1 report (lazyload.go): the
+	// rows of src in table origin, related to t through column via (""
+	// for the rows' own scope).
+	origin *tableCache
+	src    *scope
+	via    string
 }
 
 // widen loads, in one query, the chunk of a scope that holds every missing
@@ -201,6 +208,7 @@ func (st *state) findBatch(dc *dbCache, t *tableCache, p *plan, m any) *batch {
 		b := &batch{t: t, col: t.pk[0], cls: t.pkCls[0], byKey: true}
 		if e := t.rows[m]; e != nil && e.scope != nil && len(e.scope.keys) > 1 {
 			b.list, b.sc = e.scope.keys, e.scope
+			b.origin, b.src = t, e.scope
 			return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("s%p", e.scope))
 		}
 		for _, l := range st.linksOf(t.name) {
@@ -226,6 +234,7 @@ func (st *state) findBatch(dc *dbCache, t *tableCache, p *plan, m any) *batch {
 			}
 			if e := pt.rows[m]; e != nil && e.scope != nil && len(e.scope.keys) > 1 {
 				b.list = e.scope.keys
+				b.origin, b.src, b.via = pt, e.scope, p.collCol
 				return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("c%p/%s", e.scope, p.collCol))
 			}
 		}
@@ -246,6 +255,7 @@ func (st *state) refBatch(dc *dbCache, ct *tableCache, l link, b *batch, m any) 
 			r.sc = &scope{t: b.t, keys: r.vals}
 		}
 		b.list, b.sc = r.vals, r.sc
+		b.origin, b.src, b.via = ct, ct.scopes[i], l.col
 		return b.chunk(st.cfg.BatchSize, m, fmt.Sprintf("r%p", r))
 	}
 	return nil
