@@ -1,5 +1,19 @@
 package prefetch
 
+import "os"
+
 // AnyArray lets benchmarks compare PostgreSQL batch loads bound as one array
 // (true, the default) with IN lists.
 var AnyArray = &anyArray
+
+// ForceReplay sends every served result through the replay (replay.go)
+// instead of the direct copy (direct_copy.go) while on is true: the
+// reference path the tests compare the fast path with.
+func ForceReplay(on bool) { forceReplay.Store(on) }
+
+func init() {
+	// PREFETCH_FORCE_REPLAY=1 runs a whole test binary on the reference path.
+	if os.Getenv("PREFETCH_FORCE_REPLAY") != "" {
+		forceReplay.Store(true)
+	}
+}
