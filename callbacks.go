@@ -101,7 +101,7 @@ func (st *state) queryCallback(db *gorm.DB) {
 		switch {
 		case !isServed(db.Statement.Vars):
 			buildQuery(db) // strict mode failed it: GORM's logger shows it as built
-		case db.Error == nil && st.sqlObserved(db):
+		case st.sqlObserved(db):
 			buildQuery(db) // hooks and other plugins' callbacks see it (observe.go)
 			db.Statement.Settings.Store(servedKey{}, true)
 		}

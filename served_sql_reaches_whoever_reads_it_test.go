@@ -97,20 +97,26 @@ func TestOtherLoggersAreGivenEveryServedStatement(t *testing.T) {
 func TestOtherPluginsCallbacksSeeTheSQLPlainGORMBuilt(t *testing.T) {
 	traced := map[*side]*[]string{}
 	compare(t, compareOpts{}, func(t *testing.T, s *side) {
-		require.NoError(t, s.db.AutoMigrate(&Customer{}))
+		require.NoError(t, s.db.AutoMigrate(&Customer{}, &Order{}))
 		s.must(t, s.db.Create(&[]Customer{{Name: "a"}, {Name: "b"}}))
+		s.must(t, s.db.Create(&[]Order{{CustomerID: 1}, {CustomerID: 2}}))
 		sqls := new([]string)
 		traced[s] = sqls
 		require.NoError(t, s.db.Callback().Query().After("gorm:query").Register("tracer:after_query", func(tx *gorm.DB) {
-			*sqls = append(*sqls, fmt.Sprintf("%s %v", tx.Statement.SQL.String(), tx.Statement.Vars))
+			*sqls = append(*sqls, fmt.Sprintf("%s %v %v", tx.Statement.SQL.String(), tx.Statement.Vars, tx.Error))
 		}))
 	}, func(t *testing.T, s *side) {
-		var all []Customer
+		var all []Order
 		s.see("all", s.q().Find(&all), len(all))
+		var none []Order
+		s.see("absent", s.q().Find(&none, []int{404}), len(none))
 		for i := range 2 {
-			var c Customer
-			res := s.q().First(&c, 2)
-			s.see(fmt.Sprint("read ", i), res, c.Name)
+			var o Order
+			res := s.q().First(&o, 2)
+			s.see(fmt.Sprint("read ", i), res, o.CustomerID)
+			var miss Order
+			res = s.q().First(&miss, 404) // served too: known absent, fails
+			s.see(fmt.Sprint("miss ", i), res, miss.CustomerID)
 		}
 		s.note("traced", *traced[s])
 	})
