@@ -65,7 +65,9 @@ func prepareCommon(db *gorm.DB) bool {
 			}
 		}
 	case reflect.Slice:
-		if rv.Type().Elem() != sch.ModelType {
+		// A slice of pointers makes BuildQuerySQL parse the destination,
+		// whose model is the statement's: it then selects nothing more.
+		if elem := rv.Type().Elem(); elem != sch.ModelType && (elem.Kind() != reflect.Pointer || elem.Elem() != sch.ModelType) {
 			return false
 		}
 	default:
