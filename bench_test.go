@@ -194,6 +194,7 @@ func BenchmarkUncacheable(b *testing.B) {
 					db = plugin.WithContext(prefetch.NewContext(context.Background()))
 				}
 				b.ReportAllocs()
+				defer cpuPerOp(b)()
 				for i := 0; i < b.N; i++ {
 					if err := stmt(db); err != nil {
 						b.Fatal(err)
