@@ -69,7 +69,57 @@ func Load(db *gorm.DB, dest any, names ...string) error {
 		if rv.Kind() == reflect.Slice && rv.Len() == 0 {
 			return nil
 		}
-		return loadAssociations(db, sch, dest, rv, assocs)
+		return loadEach(db, sch, dest, rv, assocs)
+	}
+	return nil
+}
+
+// loadEach loads associations in the order GORM's preload does (by name,
+// each with its nested names), each by the fast path (load_fast.go) when it
+// can take it and by GORM's preload otherwise.
+func loadEach(db *gorm.DB, sch *schema.Schema, dest any, rv reflect.Value, names []string) error {
+	if len(names) == 1 && names[0] != clause.Associations && !strings.Contains(names[0], ".") {
+		// One association: no grouping to do (the per-record Load).
+		out, err := loadFast(db, sch, rv, names[0])
+		switch {
+		case err != nil || out == fastDone:
+			return err
+		case out == fastNoWide:
+			db = db.WithContext(WithoutPrefetch(db.Statement.Context))
+		}
+		return loadAssociations(db, sch, dest, rv, names)
+	}
+	groups := map[string][]string{}
+	for _, n := range names {
+		if n == clause.Associations {
+			return loadAssociations(db, sch, dest, rv, names)
+		}
+		first, _, _ := strings.Cut(n, ".")
+		groups[first] = append(groups[first], n)
+	}
+	order := make([]string, 0, len(groups))
+	for g := range groups {
+		order = append(order, g)
+	}
+	slices.Sort(order)
+	for _, g := range order {
+		out := fastSlow
+		if ns := groups[g]; len(ns) == 1 && ns[0] == g || !slices.ContainsFunc(ns, func(n string) bool { return n != g }) {
+			var err error
+			if out, err = loadFast(db, sch, rv, g); err != nil {
+				return err
+			}
+		}
+		tx := db
+		switch out {
+		case fastDone:
+			continue
+		case fastNoWide:
+			tx = db.WithContext(WithoutPrefetch(db.Statement.Context))
+		}
+		if err := loadAssociations(tx, sch, dest, rv, groups[g]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
