@@ -10,7 +10,7 @@ import (
 	"gorm.io/gorm/schema"
 )
 
-// plan is what the plugin understood of a query statement whose SQL GORM has
+// plan is what the plugin understood of a query statement whose clauses GORM has
 // built. A statement gets a plan only if its result is whole rows of one
 // model's table (cacheable); it is servable if, in addition, the plan can
 // say which cached rows it returns.
@@ -30,6 +30,7 @@ type plan struct {
 	exact    bool     // WHERE is only the collection condition: each value's rows are complete
 	order    int      // 0: none, 1: primary key ascending, -1: descending, orderOther
 	limit    int      // <0: none
+	nvals    int      // values the WHERE clause binds, duplicates included
 
 	sliceDest bool // the destination is a slice (a struct takes the first row)
 	count     bool // SELECT count(*): the answer is the number of rows (shapes_count.go)
@@ -138,6 +139,7 @@ func (p *plan) readSelect(stmt *gorm.Statement) bool {
 func (p *plan) readWhere(stmt *gorm.Statement) bool {
 	var sets []set
 	for _, t := range whereTerms(stmt) {
+		p.nvals += len(t.vals)
 		switch {
 		case !t.ok:
 			return false

@@ -251,10 +251,10 @@ func BenchmarkLoad(b *testing.B) {
 		if slow {
 			suffix = "-slow"
 		}
-		set := func() { *prefetch.ForceSlowLoad = slow }
+		set := func() { prefetch.ForceSlowLoad(slow) }
 		b.Run("alt=load"+suffix, func(b *testing.B) {
 			set()
-			defer func() { *prefetch.ForceSlowLoad = false }()
+			defer prefetch.ForceSlowLoad(false)
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				loadAll(request())
@@ -262,7 +262,7 @@ func BenchmarkLoad(b *testing.B) {
 		})
 		b.Run("alt=load-each"+suffix, func(b *testing.B) {
 			set()
-			defer func() { *prefetch.ForceSlowLoad = false }()
+			defer prefetch.ForceSlowLoad(false)
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				loadEach(request())
@@ -270,7 +270,7 @@ func BenchmarkLoad(b *testing.B) {
 		})
 		b.Run("alt=load-again"+suffix, func(b *testing.B) {
 			set()
-			defer func() { *prefetch.ForceSlowLoad = false }()
+			defer prefetch.ForceSlowLoad(false)
 			db, os := request()
 			loadAll(db, os)
 			b.ReportAllocs()
@@ -281,7 +281,7 @@ func BenchmarkLoad(b *testing.B) {
 		})
 		b.Run("alt=load-one-cached"+suffix, func(b *testing.B) {
 			set()
-			defer func() { *prefetch.ForceSlowLoad = false }()
+			defer prefetch.ForceSlowLoad(false)
 			db, os := request()
 			loadAll(db, os)
 			b.ReportAllocs()

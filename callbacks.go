@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/callbacks"
 )
 
 // register puts the plugin's callbacks in GORM's chains, all in one place.
@@ -42,7 +41,7 @@ func (st *state) register(db *gorm.DB) error {
 		// (PostgreSQL refuses every later statement until a rollback):
 		// from then on the transaction's reads go to the database.
 		{"query", cb.Query().After("*").Register("prefetch:note_failure", noteFailure)},
-		{"query", cb.Query().After("*").Register("prefetch:mark_served", markServed)},
+		{"query", cb.Query().After("*").Register("prefetch:mark_served", st.markServed)},
 		{"create", cb.Create().After("*").Register("prefetch:note_failure", noteFailure)},
 		{"update", cb.Update().After("*").Register("prefetch:note_failure", noteFailure)},
 		{"delete", cb.Delete().After("*").Register("prefetch:note_failure", noteFailure)},
@@ -76,26 +75,43 @@ func (st *state) queryCallback(db *gorm.DB) {
 		}
 		return
 	}
-	callbacks.BuildQuerySQL(db)
+	prepareQuery(db) // the clauses, not the SQL text (prepare.go)
 	if db.Error != nil {
 		return
 	}
 	p := analyze(db)
-	if p == nil || len(db.Statement.Vars) > st.maxVars || st.gens.isView(p.table) {
-		// Not whole rows of a table; more bound values than the database
-		// accepts (it must reject the statement itself); or a view.
-		st.query(db)
+	if p == nil || st.gens.isView(p.table) {
+		// Not whole rows of a table, or a view.
+		st.send(db)
 		return
+	}
+	if !p.servable || p.nvals+1 >= st.maxVars {
+		// More bound values than the database accepts must be rejected
+		// by the database itself: count them exactly.
+		if buildQuery(db); len(db.Statement.Vars) > st.maxVars {
+			st.query(db)
+			return
+		}
 	}
 	st.noteSchema(p.table, p.sch)
 	if p.servable && st.serve(db, v, p) {
+		if db.Error == nil && st.sqlObserved(db) {
+			buildQuery(db) // hooks and other plugins' callbacks see it (observe.go)
+		}
 		return
 	}
+	buildQuery(db)
 	if p.count {
 		st.query(db) // a count's one number is not rows to keep
 		return
 	}
 	st.fetch(db, v.s, p)
+}
+
+// send sends a prepared statement to the database through gorm:query.
+func (st *state) send(db *gorm.DB) {
+	buildQuery(db)
+	st.query(db)
 }
 
 // cacheFor returns the cache a statement may use: the request cache s for a

@@ -1,9 +1,24 @@
 package prefetch
 
+import "os"
+
 // AnyArray lets benchmarks compare PostgreSQL batch loads bound as one array
 // (true, the default) with IN lists.
 var AnyArray = &anyArray
 
-// ForceSlowLoad sends every Load through GORM's preload, the reference
-// path the fast path (load_fast.go) is compared with.
-var ForceSlowLoad = &forceSlowLoad
+// ForceReplay sends every served result through the replay (replay.go)
+// instead of the direct copy (direct_copy.go) while on is true: the
+// reference path the tests compare the fast path with.
+func ForceReplay(on bool) { forceReplay.Store(on) }
+
+func init() {
+	// PREFETCH_FORCE_REPLAY=1 runs a whole test binary on the reference path.
+	if os.Getenv("PREFETCH_FORCE_REPLAY") != "" {
+		forceReplay.Store(true)
+	}
+}
+
+// ForceSlowLoad sends every Load through GORM's preload (the path Load took
+// before its fast path, load_fast.go) while on is true. ForceReplay and
+// PREFETCH_FORCE_REPLAY do too.
+func ForceSlowLoad(on bool) { forceSlowLoad.Store(on) }

@@ -32,9 +32,10 @@ import (
 // logger (there is no statement), but count as served in Stats and for
 // the Observer, as the statement would have.
 
-// forceSlowLoad sends every Load through GORM's preload: the reference the
-// tests compare the fast path with.
-var forceSlowLoad bool
+// forceSlowLoad, set by tests (export_test.go), sends every Load through
+// GORM's preload: the reference the tests compare the fast path with. So
+// does forceReplay (direct_copy.go).
+var forceSlowLoad atomic.Bool
 
 // fastRel is what the fast path knows of one association of a model,
 // worked out once.
@@ -230,11 +231,11 @@ type chainCheck struct {
 var plainQueryFns = func() map[uintptr]bool {
 	var st *state
 	return map[uintptr]bool{
-		reflect.ValueOf(st.queryCallback).Pointer(): true,
-		reflect.ValueOf(callbacks.Preload).Pointer(): true,
+		reflect.ValueOf(st.queryCallback).Pointer():     true,
+		reflect.ValueOf(callbacks.Preload).Pointer():    true,
 		reflect.ValueOf(callbacks.AfterQuery).Pointer(): true,
-		reflect.ValueOf(noteFailure).Pointer():      true,
-		reflect.ValueOf(markServed).Pointer():       true,
+		reflect.ValueOf(noteFailure).Pointer():          true,
+		reflect.ValueOf(st.markServed).Pointer():        true,
 	}
 }()
 
@@ -284,7 +285,7 @@ const (
 // Unless it reports fastDone it has changed nothing (Stats included), and
 // the association must go through GORM's preload instead.
 func loadFast(db *gorm.DB, sch *schema.Schema, rv reflect.Value, name string) (fastOutcome, error) {
-	if forceSlowLoad || db.Error != nil || db.DryRun || db.QueryFields || len(db.Statement.Joins) > 0 {
+	if forceSlowLoad.Load() || forceReplay.Load() || db.Error != nil || db.DryRun || db.QueryFields || len(db.Statement.Joins) > 0 {
 		return fastSlow, nil
 	}
 	fr := fastRelOf(sch, name)

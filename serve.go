@@ -43,8 +43,10 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	if p.count {
 		res = countResult(db, res) // shapes_count.go
 	}
-	st.served(db, v, t, p) // observer and N+1 report (observer.go)
-	scanInto(db, res)
+	st.served(db, v, t, p)             // observer and N+1 report (observer.go)
+	if p.count || !copyInto(db, res) { // direct_copy.go
+		scanInto(db, res)
+	}
 	db.Statement.Settings.Store(servedKey{}, true) // for markServed, once the hooks have run
 	return true
 }
@@ -60,11 +62,19 @@ const servedMark = "/* prefetch: served from the request cache, no query */ "
 // answered. It is the query chain's last callback: hooks (AfterFind) and
 // callbacks before it see the SQL as GORM built it; GORM's logger, which
 // traces the statement after the chain (and then resets its SQL), sees the
-// mark.
-func markServed(db *gorm.DB) {
+// mark. A served statement's SQL is built here when nobody built it before
+// and the logger would print it (observe.go); otherwise it stays empty and
+// GORM traces nothing.
+func (st *state) markServed(db *gorm.DB) {
 	stmt := db.Statement
 	if _, ok := stmt.Settings.LoadAndDelete(servedKey{}); !ok {
 		return
+	}
+	if stmt.SQL.Len() == 0 {
+		if !logsSQL(db) {
+			return
+		}
+		buildQuery(db)
 	}
 	sql := stmt.SQL.String()
 	stmt.SQL.Reset()
