@@ -22,3 +22,6 @@ func init() {
 // before its fast path, load_fast.go) while on is true. ForceReplay and
 // PREFETCH_FORCE_REPLAY do too.
 func ForceSlowLoad(on bool) { forceSlowLoad.Store(on) }
+
+// FastLoads returns how many associations Load's fast path has loaded.
+func FastLoads() int64 { return fastLoads.Load() }

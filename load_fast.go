@@ -30,7 +30,8 @@ import (
 // Anything else, and any row the copy cannot take exactly, goes through
 // GORM's preload as before. Statements answered this way reach no GORM
 // logger (there is no statement), but count as served in Stats and for
-// the Observer, as the statement would have.
+// the Observer, as the statement would have. So the fast path is taken
+// only when GORM's logger would not print the statement (observe.go).
 
 // forceSlowLoad, set by tests (export_test.go), sends every Load through
 // GORM's preload: the reference the tests compare the fast path with. So
@@ -285,7 +286,8 @@ const (
 // Unless it reports fastDone it has changed nothing (Stats included), and
 // the association must go through GORM's preload instead.
 func loadFast(db *gorm.DB, sch *schema.Schema, rv reflect.Value, name string) (fastOutcome, error) {
-	if forceSlowLoad.Load() || forceReplay.Load() || db.Error != nil || db.DryRun || db.QueryFields || len(db.Statement.Joins) > 0 {
+	if forceSlowLoad.Load() || forceReplay.Load() || db.Error != nil || db.DryRun || db.QueryFields || len(db.Statement.Joins) > 0 ||
+		logsSQL(db) { // GORM's logger would print the statement (observe.go)
 		return fastSlow, nil
 	}
 	fr := fastRelOf(sch, name)
@@ -326,8 +328,12 @@ func loadFast(db *gorm.DB, sch *schema.Schema, rv reflect.Value, name string) (f
 		return fastSlow, nil
 	}
 	st.served(db, v, t, p)
+	fastLoads.Add(1)
 	return fastDone, nil
 }
+
+// fastLoads counts the associations the fast path loaded, for tests.
+var fastLoads atomic.Int64
 
 // records returns the distinct records of rv (GORM's preload skips a
 // pointer met twice) with their keys, and the distinct keys in the order
