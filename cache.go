@@ -197,6 +197,10 @@ type refList struct {
 // keys (id, or a legacy unique number) have a cache each.
 func (dc *dbCache) table(name string, sch *schema.Schema) *tableCache {
 	id := dc.st.identOf(sch)
+	if t := dc.tables[name+"\x00"+id]; t != nil {
+		t.sch = sch // found without building the key: no allocation
+		return t
+	}
 	key := name + "\x00" + id
 	t := dc.tables[key]
 	if t == nil {

@@ -43,6 +43,10 @@ func Load(db *gorm.DB, dest any, names ...string) error {
 		return fmt.Errorf("%w: %T: %v", ErrNotModel, dest, err)
 	}
 	sch := stmt.Schema
+	if len(names) == 1 && rv.Kind() == reflect.Struct && sch.Relationships.Relations[names[0]] != nil {
+		// One association of one record: the per-record Load of a loop.
+		return loadEach(db, sch, dest, rv, names)
+	}
 	var assocs []string
 	var cols []*schema.Field
 	for _, name := range names {

@@ -277,9 +277,10 @@ type fastRecord struct {
 type fastOutcome uint8
 
 const (
-	fastDone   fastOutcome = iota // loaded (or failed with the statement's error)
-	fastSlow                      // nothing done: GORM's preload must load it
-	fastNoWide                    // its scope was loaded, yet the cache could not answer: GORM's preload must load it without widening again
+	fastDone    fastOutcome = iota // loaded (or failed with the statement's error)
+	fastSlow                       // nothing done: GORM's preload must load it
+	fastNoWide                     // its scope was loaded, yet the cache could not answer: GORM's preload must load it without widening again
+	fastMissing                    // (loadOne) the row is not cached: load it as for many records
 )
 
 // loadFast loads association name of the records in rv by the fast path.
@@ -304,6 +305,11 @@ func loadFast(db *gorm.DB, sch *schema.Schema, rv reflect.Value, name string) (f
 	}
 	if v.s = st.cacheFor(db, v.s); v.s == nil {
 		return fastSlow, nil
+	}
+	if rv.Kind() == reflect.Struct && fr.byKey {
+		if out, err := st.loadOne(db, v, fr, rv); out != fastMissing {
+			return out, err
+		}
 	}
 	recs, vals, ok := fr.records(db, rv)
 	if !ok {
@@ -341,15 +347,9 @@ var fastLoads atomic.Int64
 // matches in a form the cache's keys do not follow (zero, NULL inside a
 // Valuer, out of range).
 func (fr *fastRel) records(db *gorm.DB, rv reflect.Value) (recs []fastRecord, vals []any, ok bool) {
-	ctx := db.Statement.Context
 	add := func(rec reflect.Value) bool {
-		raw, zero := fr.own.ValueOf(ctx, rec)
-		if zero {
-			recs = append(recs, fastRecord{rec: rec})
-			return true
-		}
-		k, ok := normValue(raw, fr.cls)
-		if !ok || k == int64(0) || k == "" {
+		k, zero, ok := fr.ownKey(db, rec)
+		if !zero && !ok {
 			return false
 		}
 		recs = append(recs, fastRecord{rec: rec, key: k})
@@ -551,4 +551,155 @@ func (fr *fastRel) assign(db *gorm.DB, rv reflect.Value, recs []fastRecord, res 
 		}
 	}
 	return true
+}
+
+// loadOne is the fast path of a belongs-to of one record whose row is
+// cached: the per-record Load of a loop. It does what the general path
+// does for one key without its allocations: one lookup, the row copied
+// straight into the record's field. It reports fastMissing, having counted
+// nothing, when the row must be loaded first.
+func (st *state) loadOne(db *gorm.DB, v ctxVal, fr *fastRel, rec reflect.Value) (fastOutcome, error) {
+	k, zero, ok := fr.ownKey(db, rec)
+	if zero {
+		return fastDone, nil // GORM's preload does nothing: no value to ask for
+	}
+	if !ok {
+		return fastSlow, nil
+	}
+	table := fr.related.Table
+	if st.maxVars < 1 || !fitColumn([]any{k}, fr.col) || st.gens.isView(table) {
+		return fastSlow, nil
+	}
+	st.noteSchema(table, fr.related)
+	soft := fr.soft
+	if db.Statement.Unscoped {
+		soft = ""
+	}
+	s := v.s
+	s.mu.Lock()
+	dc := s.db(st)
+	t := dc.table(table, fr.related)
+	row, cols, out := dc.lookupOne(t, k, soft)
+	s.mu.Unlock()
+	if out != fastDone {
+		return out, nil
+	}
+	undo := func() fastOutcome {
+		s.mu.Lock()
+		s.c.Hits-- // the statement GORM's preload sends instead is served again
+		s.mu.Unlock()
+		return fastSlow
+	}
+	var ff *fastFill
+	if row != nil {
+		if ff = fr.fillFor(cols); ff == nil || ff.pos < 0 || !ff.f.fits(row) {
+			return undo(), nil
+		}
+		if rk, ok := normValue(row[ff.pos], fr.cls); !ok || rk != k {
+			return undo(), nil
+		}
+	}
+	f := rec.FieldByIndex(fr.rel.Field.StructField.Index)
+	switch {
+	case fr.many:
+		f.Set(reflect.MakeSlice(fr.rel.Field.FieldType, 0, 10))
+		if row != nil {
+			elem := reflect.New(fr.related.ModelType)
+			ff.f.fill(elem.Elem(), row)
+			val := elem
+			if !fr.ptr {
+				val = elem.Elem()
+			}
+			f.Set(reflect.Append(f, val))
+		}
+	case fr.ptr:
+		f.SetZero()
+		if row != nil {
+			elem := reflect.New(fr.related.ModelType)
+			ff.f.fill(elem.Elem(), row)
+			f.Set(elem)
+		}
+	default:
+		// A struct field: preload empties it, then copies a new record
+		// in; filling the emptied field itself gives the same value.
+		f.SetZero()
+		if row != nil {
+			ff.f.fill(f, row)
+		}
+	}
+	if v.in != nil || st.cfg.Observer != nil {
+		st.served(db, v, t, fr.plan(db, []any{k}))
+	}
+	fastLoads.Add(1)
+	return fastDone, nil
+}
+
+// lookupOne is lookup (serve.go) for the plan of one primary key, SELECT *,
+// with the soft-delete column soft required NULL (none when ""): it returns
+// the row (nil when there is none) and its columns, and counts a hit, or
+// reports fastMissing, or fastSlow when the statement cannot be served.
+// The row is the entry's own values when the table's columns are in order
+// (entries are never modified): read it, never write it. Callers hold the
+// store's lock.
+func (dc *dbCache) lookupOne(t *tableCache, k any, soft string) ([]any, []string, fastOutcome) {
+	if t.unkeyed {
+		return nil, nil, fastSlow
+	}
+	if t.star == nil {
+		return nil, nil, fastMissing
+	}
+	null := -1
+	if soft != "" {
+		null = t.col(soft)
+	}
+	e := dc.get(t, k)
+	if e == nil || !e.absent && (!e.has(t.star) || null >= 0 && e.val(null) == unloaded) {
+		return nil, nil, fastMissing
+	}
+	dc.s.c.Hits++
+	if e.absent || null >= 0 && e.val(null) != nil {
+		return nil, t.starNames, fastDone
+	}
+	inOrder := len(e.vals) >= len(t.star)
+	for i, c := range t.star {
+		if c != i {
+			inOrder = false
+			break
+		}
+	}
+	if inOrder {
+		return e.vals[:len(t.star):len(t.star)], t.starNames, fastDone
+	}
+	row := make([]any, len(t.star))
+	for i, c := range t.star {
+		row[i] = e.vals[c]
+	}
+	return row, t.starNames, fastDone
+}
+
+// ownKey returns the key a record's own field asks for, as records does:
+// zero when the field is zero (it asks for nothing), ok false when GORM
+// would match the value in a form the cache's keys do not follow. A plain
+// integer field is read without boxing its value twice.
+func (fr *fastRel) ownKey(db *gorm.DB, rec reflect.Value) (k any, zero, ok bool) {
+	if idx := fr.own.StructField.Index; len(idx) == 1 && fr.cls == classInt {
+		switch f := rec.Field(idx[0]); f.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			if n := f.Int(); n != 0 {
+				return n, false, true
+			}
+			return nil, true, false
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			if n := f.Uint(); n != 0 {
+				return int64(n), false, n <= 1<<63-1
+			}
+			return nil, true, false
+		}
+	}
+	raw, zero := fr.own.ValueOf(db.Statement.Context, rec)
+	if zero {
+		return nil, true, false
+	}
+	k, ok = normValue(raw, fr.cls)
+	return k, false, ok && k != int64(0) && k != ""
 }
