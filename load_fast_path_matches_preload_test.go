@@ -294,3 +294,45 @@ func TestLoadFastPathMatchesPreloadInStrictMode(t *testing.T) {
 		lfScript(t, s)
 	})
 }
+
+// TestLoadFastPathCountsWhatPreloadCounts runs the script on the plugin
+// side twice, fast path on and off, with an Observer and with caches small
+// enough to evict and batches small enough to split scopes: the records,
+// the statements at the driver, the request's Stats and what the Observer
+// was told must be the same.
+func TestLoadFastPathCountsWhatPreloadCounts(t *testing.T) {
+	for _, p := range []prefetch.Plugin{{}, {MaxRows: 4, BatchSize: 2}} {
+		t.Run(fmt.Sprintf("MaxRows=%d,BatchSize=%d", p.MaxRows, p.BatchSize), func(t *testing.T) {
+			forEachDB(t, "", func(t *testing.T, dialect string) {
+				type run struct {
+					obs     []observation
+					queries []string
+					stats   prefetch.Stats
+					rec     *recorder
+				}
+				var runs []run
+				for _, slow := range []bool{true, false} {
+					prefetch.ForceSlowLoad(slow)
+					rec := newRecorder()
+					p := p
+					p.Observer = rec
+					s := openSide(t, dialect, true, compareOpts{plugin: p})
+					lfSeed(t, s)
+					s.ctx = prefetch.NewContext(context.Background())
+					s.count.Reset()
+					lfScript(t, s)
+					runs = append(runs, run{obs: s.obs, queries: s.count.Log(), stats: prefetch.StatsOf(s.ctx), rec: rec})
+				}
+				prefetch.ForceSlowLoad(false)
+				slow, fast := runs[0], runs[1]
+				requireSameObservations(t, slow.obs, fast.obs)
+				require.Equal(t, slow.queries, fast.queries, "statements at the driver")
+				require.Equal(t, slow.stats, fast.stats, "Stats")
+				require.Equal(t, slow.rec.served, fast.rec.served, "Observer: served")
+				require.Equal(t, slow.rec.queried, fast.rec.queried, "Observer: queried")
+				require.Equal(t, slow.rec.loads, fast.rec.loads, "Observer: batch loads")
+				require.Equal(t, [2]int64{slow.rec.invalidations, slow.rec.evictions}, [2]int64{fast.rec.invalidations, fast.rec.evictions}, "Observer: drops")
+			})
+		})
+	}
+}
