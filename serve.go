@@ -244,7 +244,9 @@ func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 		db.AddError(err)
 		return
 	}
-	scanInto(db, res)
+	if !copyInto(db, res) { // the rows are captured once: no replay when the copy is exact (direct_copy.go)
+		scanInto(db, res)
+	}
 	db.AddError(closeErr)
 
 	s.mu.Lock()
