@@ -84,7 +84,7 @@ func Load(db *gorm.DB, dest any, names ...string) error {
 func loadEach(db *gorm.DB, sch *schema.Schema, dest any, rv reflect.Value, names []string) error {
 	if len(names) == 1 && names[0] != clause.Associations && !strings.Contains(names[0], ".") {
 		// One association: no grouping to do (the per-record Load).
-		out, err := loadFast(db, sch, rv, names[0])
+		out, err := loadFast(db, sch, rv, names[0], nil)
 		switch {
 		case err != nil || out == fastDone:
 			return err
@@ -95,10 +95,10 @@ func loadEach(db *gorm.DB, sch *schema.Schema, dest any, rv reflect.Value, names
 	}
 	groups := map[string][]string{}
 	for _, n := range names {
-		if n == clause.Associations {
+		first, _, _ := strings.Cut(n, ".")
+		if first == clause.Associations {
 			return loadAssociations(db, sch, dest, rv, names)
 		}
-		first, _, _ := strings.Cut(n, ".")
 		groups[first] = append(groups[first], n)
 	}
 	order := make([]string, 0, len(groups))
@@ -107,12 +107,17 @@ func loadEach(db *gorm.DB, sch *schema.Schema, dest any, rv reflect.Value, names
 	}
 	slices.Sort(order)
 	for _, g := range order {
-		out := fastSlow
-		if ns := groups[g]; len(ns) == 1 && ns[0] == g || !slices.ContainsFunc(ns, func(n string) bool { return n != g }) {
-			var err error
-			if out, err = loadFast(db, sch, rv, g); err != nil {
-				return err
+		// GORM's preload loads g, then the nested names on the records it
+		// loaded (as the preloads of its own query).
+		var nested []string
+		for _, n := range groups[g] {
+			if rest, ok := strings.CutPrefix(n, g+"."); ok && !slices.Contains(nested, rest) {
+				nested = append(nested, rest)
 			}
+		}
+		out, err := loadFast(db, sch, rv, g, nested)
+		if err != nil {
+			return err
 		}
 		tx := db
 		switch out {

@@ -2,11 +2,9 @@ package prefetch
 
 import (
 	"reflect"
-	"sync"
 	"sync/atomic"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/callbacks"
 	"gorm.io/gorm/schema"
 )
 
@@ -38,234 +36,6 @@ import (
 // does forceReplay (direct_copy.go).
 var forceSlowLoad atomic.Bool
 
-// fastRel is what the fast path knows of one association of a model,
-// worked out once.
-type fastRel struct {
-	ok      bool
-	rel     *schema.Relationship
-	related *schema.Schema
-	own     *schema.Field // field of the records holding the matched values
-	col     *schema.Field // column of the related table they are matched with
-	cls     keyClass
-	byKey   bool   // col is the related table's primary key
-	many    bool   // has-many: the field is a slice
-	ptr     bool   // the field (or its slice's elements) holds pointers
-	soft    string // the related table's soft-delete column, "" when none
-	fill    atomic.Pointer[fastFill]
-}
-
-// fastFill is the direct copy for one list of columns.
-type fastFill struct {
-	cols []string
-	f    *rowFiller
-	pos  int // index of the matched column in cols; -1 when absent
-}
-
-// fastRels caches fastRel by model and association name.
-var fastRels struct {
-	mu sync.RWMutex
-	m  map[*schema.Schema]map[string]*fastRel
-}
-
-// fastRelOf returns what the fast path knows of sch's association name.
-func fastRelOf(sch *schema.Schema, name string) *fastRel {
-	fastRels.mu.RLock()
-	fr := fastRels.m[sch][name]
-	fastRels.mu.RUnlock()
-	if fr != nil {
-		return fr
-	}
-	fr = newFastRel(sch, name)
-	fastRels.mu.Lock()
-	defer fastRels.mu.Unlock()
-	if fastRels.m == nil {
-		fastRels.m = map[*schema.Schema]map[string]*fastRel{}
-	}
-	if fastRels.m[sch] == nil {
-		fastRels.m[sch] = map[string]*fastRel{}
-	}
-	if old := fastRels.m[sch][name]; old != nil {
-		return old
-	}
-	fastRels.m[sch][name] = fr
-	return fr
-}
-
-// newFastRel works out whether association name of sch can take the fast
-// path, and how.
-func newFastRel(sch *schema.Schema, name string) *fastRel {
-	fr := &fastRel{}
-	if sch.Relationships.EmbeddedRelations[name] != nil {
-		return fr // preloaded through the embedded struct's relations
-	}
-	rel := sch.Relationships.Relations[name]
-	if rel == nil || rel.JoinTable != nil || rel.Polymorphic != nil || len(rel.References) != 1 ||
-		rel.FieldSchema == nil || rel.Field == nil {
-		return fr
-	}
-	ref := rel.References[0]
-	if ref.PrimaryValue != "" || ref.PrimaryKey == nil || ref.ForeignKey == nil {
-		return fr
-	}
-	fr.rel, fr.related = rel, rel.FieldSchema
-	switch rel.Type {
-	case schema.BelongsTo:
-		if ref.OwnPrimaryKey {
-			return fr
-		}
-		fr.own, fr.col = ref.ForeignKey, ref.PrimaryKey
-	case schema.HasOne, schema.HasMany:
-		if !ref.OwnPrimaryKey {
-			return fr
-		}
-		fr.own, fr.col = ref.PrimaryKey, ref.ForeignKey
-	default:
-		return fr
-	}
-	if fr.col.Schema != fr.related || fr.col.DBName == "" || fr.related.FieldsByDBName[fr.col.DBName] != fr.col ||
-		len(fr.related.PrimaryFields) == 0 || fr.related.Table == "" {
-		return fr
-	}
-	fr.cls = classOf(fr.col)
-	if fr.cls == classOther || classOf(fr.own) != fr.cls || !plainKeyType(fr.own) || !plainKeyType(fr.col) {
-		return fr
-	}
-	fr.byKey = len(fr.related.PrimaryFields) == 1 && fr.related.PrimaryFields[0] == fr.col
-	if !directPath(rel.Field) {
-		return fr
-	}
-	model := fr.related.ModelType
-	ft := rel.Field.FieldType
-	if rel.Type == schema.HasMany {
-		if ft.Kind() != reflect.Slice {
-			return fr
-		}
-		fr.many = true
-		ft = ft.Elem()
-	}
-	switch {
-	case ft == model:
-	case ft.Kind() == reflect.Pointer && ft.Elem() == model:
-		fr.ptr = true
-	default:
-		return fr
-	}
-	for _, c := range fr.related.QueryClauses {
-		sd, ok := c.(gorm.SoftDeleteQueryClause)
-		if !ok || sd.ZeroValue.Valid || sd.Field == nil || fr.soft != "" {
-			return fr
-		}
-		fr.soft = sd.Field.DBName
-	}
-	fr.ok = true
-	return fr
-}
-
-// plainKeyType reports whether a key field holds a builtin integer or
-// string, or a pointer to one: types whose values GORM's preload matches
-// by their decimal or literal form, as the cache's keys are.
-func plainKeyType(f *schema.Field) bool {
-	t := f.FieldType
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.PkgPath() == "" && t.Name() != "" && classOf(f) != classOther
-}
-
-// directPath reports whether a field is reached without embedded pointers,
-// so that it can be set in place.
-func directPath(f *schema.Field) bool {
-	for _, i := range f.StructField.Index {
-		if i < 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// fillFor returns the direct copy of rows with columns cols into the
-// related model, or nil when some column cannot be copied exactly.
-func (fr *fastRel) fillFor(cols []string) *fastFill {
-	if ff := fr.fill.Load(); ff != nil && sameCols(ff.cols, cols) {
-		return ff
-	}
-	f, ok := newRowFiller(fr.related, cols)
-	if !ok {
-		return nil
-	}
-	ff := &fastFill{cols: cols, f: f, pos: -1}
-	for i, c := range cols {
-		if c == fr.col.DBName {
-			ff.pos = i
-		}
-	}
-	fr.fill.Store(ff)
-	return ff
-}
-
-func sameCols(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	if len(a) > 0 && &a[0] == &b[0] {
-		return true
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// chains caches, by query processor, whether its compiled chain is exactly
-// GORM's own query callbacks and the plugin's: then a statement the plugin
-// serves runs nothing else, and the fast path may stand in for it.
-var chains sync.Map // *processor -> *chainCheck
-
-type chainCheck struct {
-	fns uintptr // the compiled chain checked (its backing array)
-	n   int
-	ok  bool
-}
-
-var plainQueryFns = func() map[uintptr]bool {
-	var st *state
-	return map[uintptr]bool{
-		reflect.ValueOf(st.queryCallback).Pointer():     true,
-		reflect.ValueOf(callbacks.Preload).Pointer():    true,
-		reflect.ValueOf(callbacks.AfterQuery).Pointer(): true,
-		reflect.ValueOf(noteFailure).Pointer():          true,
-		reflect.ValueOf(st.markServed).Pointer():        true,
-	}
-}()
-
-// plainQueryChain reports whether db's query chain runs only GORM's own
-// callbacks (gorm:query as the plugin wraps it, gorm:preload,
-// gorm:after_query) and the plugin's.
-func plainQueryChain(db *gorm.DB) bool {
-	proc := db.Callback().Query()
-	fv := reflect.ValueOf(proc).Elem().FieldByName("fns")
-	if !fv.IsValid() || fv.Kind() != reflect.Slice {
-		return false
-	}
-	ptr, n := fv.Pointer(), fv.Len()
-	if c, ok := chains.Load(proc); ok {
-		if c := c.(*chainCheck); c.fns == ptr && c.n == n {
-			return c.ok
-		}
-	}
-	ok := n == len(plainQueryFns)
-	seen := map[uintptr]bool{}
-	for i := 0; ok && i < n; i++ {
-		p := fv.Index(i).Pointer()
-		ok = plainQueryFns[p] && !seen[p]
-		seen[p] = true
-	}
-	chains.Store(proc, &chainCheck{fns: ptr, n: n, ok: ok})
-	return ok
-}
-
 // fastRecord is one distinct record of a Load and the key its association
 // is matched by (nil when its own field is zero: it asks for nothing).
 type fastRecord struct {
@@ -283,10 +53,11 @@ const (
 	fastMissing                    // (loadOne) the row is not cached: load it as for many records
 )
 
-// loadFast loads association name of the records in rv by the fast path.
-// Unless it reports fastDone it has changed nothing (Stats included), and
+// loadFast loads association name of the records in rv by the fast path,
+// and the nested names (relative to it: "Product" for "Lines.Product") of
+// the records it loads. Unless it reports fastDone it has changed nothing (Stats included), and
 // the association must go through GORM's preload instead.
-func loadFast(db *gorm.DB, sch *schema.Schema, rv reflect.Value, name string) (fastOutcome, error) {
+func loadFast(db *gorm.DB, sch *schema.Schema, rv reflect.Value, name string, nested []string) (fastOutcome, error) {
 	if forceSlowLoad.Load() || forceReplay.Load() || db.Error != nil || db.DryRun || db.QueryFields || len(db.Statement.Joins) > 0 ||
 		logsSQL(db) { // GORM's logger would print the statement (observe.go)
 		return fastSlow, nil
@@ -306,7 +77,7 @@ func loadFast(db *gorm.DB, sch *schema.Schema, rv reflect.Value, name string) (f
 	if v.s = st.cacheFor(db, v.s); v.s == nil {
 		return fastSlow, nil
 	}
-	if rv.Kind() == reflect.Struct && fr.byKey {
+	if rv.Kind() == reflect.Struct && fr.byKey && len(nested) == 0 {
 		if out, err := st.loadOne(db, v, fr, rv); out != fastMissing {
 			return out, err
 		}
@@ -327,7 +98,9 @@ func loadFast(db *gorm.DB, sch *schema.Schema, rv reflect.Value, name string) (f
 	if err != nil || out != fastDone {
 		return out, err
 	}
-	if !fr.assign(db, rv, recs, res) {
+	if done, err := fr.assign(db, rv, recs, res, nested); err != nil {
+		return fastDone, err
+	} else if !done {
 		v.s.mu.Lock()
 		v.s.c.Hits-- // the statement GORM's preload sends instead is served again
 		v.s.mu.Unlock()
@@ -462,10 +235,10 @@ func (st *state) fastLookup(db *gorm.DB, v ctxVal, p *plan) (*result, *tableCach
 // key share a pointer. It reports false, having changed nothing, when a
 // row cannot be copied exactly or matches no record (GORM's preload then
 // reports its own error).
-func (fr *fastRel) assign(db *gorm.DB, rv reflect.Value, recs []fastRecord, res *result) bool {
+func (fr *fastRel) assign(db *gorm.DB, rv reflect.Value, recs []fastRecord, res *result, nested []string) (bool, error) {
 	ff := fr.fillFor(res.cols)
 	if ff == nil || ff.pos < 0 {
-		return false
+		return false, nil
 	}
 	// Match rows to records before anything changes.
 	var byKey map[any][]int // record indexes by key, for more than one record
@@ -483,22 +256,40 @@ func (fr *fastRel) assign(db *gorm.DB, rv reflect.Value, recs []fastRecord, res 
 	}
 	for i, row := range res.rows {
 		if !ff.f.fits(row) {
-			return false
+			return false, nil
 		}
 		k, ok := normValue(row[ff.pos], fr.cls)
 		if !ok {
-			return false
+			return false, nil
 		}
 		if byKey == nil {
 			if k != recs[0].key {
-				return false
+				return false, nil
 			}
 			continue
 		}
 		if byKey[k] == nil {
-			return false
+			return false, nil
 		}
 		rowKeys[i] = k
+	}
+
+	// The new records, each row copied once. GORM's preload loads their
+	// nested associations (the query's own preloads) before it assigns
+	// them: a record copied into a slice of values carries them.
+	model := fr.related.ModelType
+	elems := make([]reflect.Value, len(res.rows))
+	for i, row := range res.rows {
+		elems[i] = reflect.New(model)
+		ff.f.fill(elems[i].Elem(), row)
+	}
+	if len(nested) > 0 && len(elems) > 0 {
+		results := reflect.New(reflect.SliceOf(reflect.PointerTo(model)))
+		all := reflect.MakeSlice(results.Elem().Type(), 0, len(elems))
+		results.Elem().Set(reflect.Append(all, elems...))
+		if err := loadEach(db, fr.related, results.Interface(), results.Elem(), nested); err != nil {
+			return true, err // as the query's own preload fails it: the records stay as they were
+		}
 	}
 
 	index := fr.rel.Field.StructField.Index
@@ -526,10 +317,7 @@ func (fr *fastRel) assign(db *gorm.DB, rv reflect.Value, recs []fastRecord, res 
 			empty(reflect.Indirect(rv.Index(i)))
 		}
 	}
-	model := fr.related.ModelType
-	for i, row := range res.rows {
-		elem := reflect.New(model)
-		ff.f.fill(elem.Elem(), row)
+	for i, elem := range elems {
 		val := elem
 		if !fr.ptr {
 			val = elem.Elem()
@@ -550,156 +338,5 @@ func (fr *fastRel) assign(db *gorm.DB, rv reflect.Value, recs []fastRecord, res 
 			set(recs[j].rec)
 		}
 	}
-	return true
-}
-
-// loadOne is the fast path of a belongs-to of one record whose row is
-// cached: the per-record Load of a loop. It does what the general path
-// does for one key without its allocations: one lookup, the row copied
-// straight into the record's field. It reports fastMissing, having counted
-// nothing, when the row must be loaded first.
-func (st *state) loadOne(db *gorm.DB, v ctxVal, fr *fastRel, rec reflect.Value) (fastOutcome, error) {
-	k, zero, ok := fr.ownKey(db, rec)
-	if zero {
-		return fastDone, nil // GORM's preload does nothing: no value to ask for
-	}
-	if !ok {
-		return fastSlow, nil
-	}
-	table := fr.related.Table
-	if st.maxVars < 1 || !fitColumn([]any{k}, fr.col) || st.gens.isView(table) {
-		return fastSlow, nil
-	}
-	st.noteSchema(table, fr.related)
-	soft := fr.soft
-	if db.Statement.Unscoped {
-		soft = ""
-	}
-	s := v.s
-	s.mu.Lock()
-	dc := s.db(st)
-	t := dc.table(table, fr.related)
-	row, cols, out := dc.lookupOne(t, k, soft)
-	s.mu.Unlock()
-	if out != fastDone {
-		return out, nil
-	}
-	undo := func() fastOutcome {
-		s.mu.Lock()
-		s.c.Hits-- // the statement GORM's preload sends instead is served again
-		s.mu.Unlock()
-		return fastSlow
-	}
-	var ff *fastFill
-	if row != nil {
-		if ff = fr.fillFor(cols); ff == nil || ff.pos < 0 || !ff.f.fits(row) {
-			return undo(), nil
-		}
-		if rk, ok := normValue(row[ff.pos], fr.cls); !ok || rk != k {
-			return undo(), nil
-		}
-	}
-	f := rec.FieldByIndex(fr.rel.Field.StructField.Index)
-	switch {
-	case fr.many:
-		f.Set(reflect.MakeSlice(fr.rel.Field.FieldType, 0, 10))
-		if row != nil {
-			elem := reflect.New(fr.related.ModelType)
-			ff.f.fill(elem.Elem(), row)
-			val := elem
-			if !fr.ptr {
-				val = elem.Elem()
-			}
-			f.Set(reflect.Append(f, val))
-		}
-	case fr.ptr:
-		f.SetZero()
-		if row != nil {
-			elem := reflect.New(fr.related.ModelType)
-			ff.f.fill(elem.Elem(), row)
-			f.Set(elem)
-		}
-	default:
-		// A struct field: preload empties it, then copies a new record
-		// in; filling the emptied field itself gives the same value.
-		f.SetZero()
-		if row != nil {
-			ff.f.fill(f, row)
-		}
-	}
-	if v.in != nil || st.cfg.Observer != nil {
-		st.served(db, v, t, fr.plan(db, []any{k}))
-	}
-	fastLoads.Add(1)
-	return fastDone, nil
-}
-
-// lookupOne is lookup (serve.go) for the plan of one primary key, SELECT *,
-// with the soft-delete column soft required NULL (none when ""): it returns
-// the row (nil when there is none) and its columns, and counts a hit, or
-// reports fastMissing, or fastSlow when the statement cannot be served.
-// The row is the entry's own values when the table's columns are in order
-// (entries are never modified): read it, never write it. Callers hold the
-// store's lock.
-func (dc *dbCache) lookupOne(t *tableCache, k any, soft string) ([]any, []string, fastOutcome) {
-	if t.unkeyed {
-		return nil, nil, fastSlow
-	}
-	if t.star == nil {
-		return nil, nil, fastMissing
-	}
-	null := -1
-	if soft != "" {
-		null = t.col(soft)
-	}
-	e := dc.get(t, k)
-	if e == nil || !e.absent && (!e.has(t.star) || null >= 0 && e.val(null) == unloaded) {
-		return nil, nil, fastMissing
-	}
-	dc.s.c.Hits++
-	if e.absent || null >= 0 && e.val(null) != nil {
-		return nil, t.starNames, fastDone
-	}
-	inOrder := len(e.vals) >= len(t.star)
-	for i, c := range t.star {
-		if c != i {
-			inOrder = false
-			break
-		}
-	}
-	if inOrder {
-		return e.vals[:len(t.star):len(t.star)], t.starNames, fastDone
-	}
-	row := make([]any, len(t.star))
-	for i, c := range t.star {
-		row[i] = e.vals[c]
-	}
-	return row, t.starNames, fastDone
-}
-
-// ownKey returns the key a record's own field asks for, as records does:
-// zero when the field is zero (it asks for nothing), ok false when GORM
-// would match the value in a form the cache's keys do not follow. A plain
-// integer field is read without boxing its value twice.
-func (fr *fastRel) ownKey(db *gorm.DB, rec reflect.Value) (k any, zero, ok bool) {
-	if idx := fr.own.StructField.Index; len(idx) == 1 && fr.cls == classInt {
-		switch f := rec.Field(idx[0]); f.Kind() {
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			if n := f.Int(); n != 0 {
-				return n, false, true
-			}
-			return nil, true, false
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			if n := f.Uint(); n != 0 {
-				return int64(n), false, n <= 1<<63-1
-			}
-			return nil, true, false
-		}
-	}
-	raw, zero := fr.own.ValueOf(db.Statement.Context, rec)
-	if zero {
-		return nil, true, false
-	}
-	k, ok = normValue(raw, fr.cls)
-	return k, false, ok && k != int64(0) && k != ""
+	return true, nil
 }

@@ -249,6 +249,9 @@ func lfScript(t *testing.T, s *side) {
 	var os4 []lfOrder
 	s.see("orders 4", db.Order("id").Find(&os4), nil)
 	load("nested", db, &os4, "Customer", "Customer.Region", "Customer.Orders", "Hooked")
+	var cs3 []lfCustomer
+	s.see("customers 3", db.Order("id").Find(&cs3), nil)
+	load("three levels", db, &cs3, "Orders", "Orders.Customer.Region", "Orders.Hooked", "Profile", "Tickets")
 
 	// Inside a transaction, and after a write.
 	s.seeErr("transaction", db.Transaction(func(tx *gorm.DB) error {

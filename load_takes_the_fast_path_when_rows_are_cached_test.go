@@ -8,6 +8,7 @@ import (
 	"github.com/gorm-prefetch/prefetch"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
@@ -43,10 +44,15 @@ func TestLoadTakesTheFastPathWhenItCan(t *testing.T) {
 				require.NoError(t, db.Find(&cs).Error)
 				return prefetch.Load(db, &cs, "Profile", "Region")
 			}, 2},
-			{"nested names: GORM's preload", func(t *testing.T, db *gorm.DB) error {
+			{"nested names", func(t *testing.T, db *gorm.DB) error {
 				var os []Order
 				require.NoError(t, db.Find(&os).Error)
 				return prefetch.Load(db, &os, "Lines.Product")
+			}, 2},
+			{"every association: GORM's preload", func(t *testing.T, db *gorm.DB) error {
+				var os []Order
+				require.NoError(t, db.Find(&os).Error)
+				return prefetch.Load(db, &os, clause.Associations)
 			}, 0},
 			{"many2many: GORM's preload", func(t *testing.T, db *gorm.DB) error {
 				var cs []Customer
