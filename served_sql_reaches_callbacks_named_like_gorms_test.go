@@ -2,7 +2,10 @@ package prefetch_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
+
+	"github.com/gorm-prefetch/prefetch"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -55,5 +58,42 @@ func TestReplacedAfterQueryCallbackSeesTheSQLPlainGORMBuilt(t *testing.T) {
 		var o Order
 		s.see("served", s.q().First(&o, 2), o.CustomerID)
 		s.note("traced", *traced[s])
+	})
+}
+
+// A callback under a gorm:* name that builds the SQL itself when it finds
+// none (callbacks.BuildQuerySQL, a no-op on plain GORM, which built it
+// already) appends the bound values to the served statement's Vars, which
+// hold the plugin's shared servedVars mark: two goroutines serving reads
+// write the same backing array (a data race under -race), and the
+// values one goroutine's statement shows may be another's. It fails under
+// -race only (the project's test runs use -race).
+func TestCallbackBuildingTheSQLOfAServedStatementSharesNoMemory(t *testing.T) {
+	each(t, prefetch.Plugin{}, func(t *testing.T, e *env) {
+		e.seed(t, 4, 1)
+		require.NoError(t, e.db.Callback().Query().After("gorm:query").Register("gorm:audit", func(tx *gorm.DB) {
+			if tx.Statement.SQL.Len() == 0 {
+				callbacks.BuildQuerySQL(tx)
+			}
+		}))
+		_, db := e.request()
+		var all []Order
+		require.NoError(t, db.Find(&all).Error)
+		var wg sync.WaitGroup
+		for g := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 200 {
+					var o Order
+					id := all[(g+i)%len(all)].ID
+					if err := db.First(&o, id).Error; err != nil || o.ID != id {
+						t.Errorf("First(%d): %v, got %d", id, err, o.ID)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
 	})
 }
