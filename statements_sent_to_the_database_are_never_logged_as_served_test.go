@@ -1,8 +1,11 @@
 package prefetch_test
 
 import (
+	"bytes"
+	"log"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorm-prefetch/prefetch"
 	"github.com/stretchr/testify/require"
@@ -51,5 +54,46 @@ func TestStatementsSentToTheDatabaseAreNeverLoggedAsServed(t *testing.T) {
 			require.Len(t, sent, 1, "%q", cl.sqls)
 			require.False(t, strings.HasPrefix(sent[0], servedMark), "a statement that ran on the database is logged as served: %s", sent[0])
 		})
+	}
+}
+
+// The same with no other plugin: a model with an AfterFind hook, and GORM's
+// own logger at Info level (db.Debug()), the usual way to watch queries.
+type sentParent struct {
+	ID    uint
+	Name  string
+	Kids  []sentKid `gorm:"foreignKey:ParentID"`
+	Found bool      `gorm:"-"`
+}
+
+func (p *sentParent) AfterFind(*gorm.DB) error { p.Found = true; return nil }
+
+type sentKid struct {
+	ID       uint
+	ParentID uint
+	Age      int
+}
+
+func TestPreloadOfAServedRecordWithAHookIsNotLoggedAsServed(t *testing.T) {
+	e := openSQLite(t, prefetch.Plugin{})
+	require.NoError(t, e.plain.AutoMigrate(&sentParent{}, &sentKid{}))
+	require.NoError(t, e.plain.Create(&[]sentParent{{Name: "a"}, {Name: "b"}}).Error)
+	require.NoError(t, e.plain.Create(&[]sentKid{{ParentID: 1, Age: 3}, {ParentID: 2, Age: 4}}).Error)
+	var buf bytes.Buffer
+	gl := logger.New(log.New(&buf, "", 0), logger.Config{LogLevel: logger.Info, SlowThreshold: time.Hour})
+	ctx, _ := e.request()
+	db := e.db.Session(&gorm.Session{Logger: gl, Context: ctx})
+	var all []sentParent
+	require.NoError(t, db.Find(&all).Error)
+	buf.Reset()
+	var p sentParent
+	e.requireQueries(t, 1, func() { // the parent is served, its kids are read
+		require.NoError(t, db.Preload("Kids", "age > ?", 0).First(&p, 1).Error)
+	})
+	require.True(t, p.Found)
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if strings.Contains(line, "sent_kids") {
+			require.NotContains(t, line, servedMark, "the kids were read from the database")
+		}
 	}
 }
