@@ -97,3 +97,27 @@ func TestCallbackBuildingTheSQLOfAServedStatementSharesNoMemory(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// Another plugin's callback registered After("*") once prefetch is in use
+// runs after prefetch:mark_served, which has already put the served mark
+// before the SQL: the callback reads "/* prefetch: served ... */ SELECT ..."
+// where plain GORM shows it the SELECT.
+func TestLastCallbackOfAnotherPluginSeesTheSQLPlainGORMBuilt(t *testing.T) {
+	traced := map[*side]*[]string{}
+	compare(t, compareOpts{}, func(t *testing.T, s *side) {
+		require.NoError(t, s.db.AutoMigrate(&Customer{}, &Order{}))
+		s.must(t, s.db.Create(&[]Customer{{Name: "a"}, {Name: "b"}}))
+		s.must(t, s.db.Create(&[]Order{{CustomerID: 1}, {CustomerID: 2}}))
+		sqls := new([]string)
+		traced[s] = sqls
+		require.NoError(t, s.db.Callback().Query().After("*").Register("metrics:last", func(tx *gorm.DB) {
+			*sqls = append(*sqls, fmt.Sprintf("%s %v", tx.Statement.SQL.String(), tx.Statement.Vars))
+		}))
+	}, func(t *testing.T, s *side) {
+		var all []Order
+		s.see("all", s.q().Find(&all), len(all))
+		var o Order
+		s.see("served", s.q().First(&o, 2), o.CustomerID)
+		s.note("traced", *traced[s])
+	})
+}
