@@ -312,3 +312,86 @@ func BenchmarkBatchLoadPostgres(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoad compares Load with hand-written Preload: 1000 orders, then
+// each order's customer, loaded for the whole slice, record by record, and
+// again once loaded; "slow" forces GORM's preload (the path Load took
+// before its fast path). load-one-cached is one per-record Load whose rows
+// are cached: its allocations are the per-call cost.
+func BenchmarkLoad(b *testing.B) {
+	plugin, plain := benchDBs(b, 1000, 1)
+	request := func() (*gorm.DB, []Order) {
+		db := plugin.WithContext(prefetch.NewContext(context.Background()))
+		var os []Order
+		if err := db.Find(&os).Error; err != nil {
+			b.Fatal(err)
+		}
+		return db, os
+	}
+	loadAll := func(db *gorm.DB, os []Order) {
+		if err := prefetch.Load(db, &os, "Customer"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	loadEach := func(db *gorm.DB, os []Order) {
+		for i := range os {
+			if err := prefetch.Load(db, &os[i], "Customer"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("alt=preload", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var os []Order
+			plain.Preload("Customer").Find(&os)
+		}
+	})
+	for _, slow := range []bool{false, true} {
+		suffix := ""
+		if slow {
+			suffix = "-slow"
+		}
+		set := func() { prefetch.ForceSlowLoad(slow) }
+		b.Run("alt=load"+suffix, func(b *testing.B) {
+			set()
+			defer prefetch.ForceSlowLoad(false)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				loadAll(request())
+			}
+		})
+		b.Run("alt=load-each"+suffix, func(b *testing.B) {
+			set()
+			defer prefetch.ForceSlowLoad(false)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				loadEach(request())
+			}
+		})
+		b.Run("alt=load-again"+suffix, func(b *testing.B) {
+			set()
+			defer prefetch.ForceSlowLoad(false)
+			db, os := request()
+			loadAll(db, os)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				loadAll(db, os)
+			}
+		})
+		b.Run("alt=load-one-cached"+suffix, func(b *testing.B) {
+			set()
+			defer prefetch.ForceSlowLoad(false)
+			db, os := request()
+			loadAll(db, os)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := prefetch.Load(db, &os[i%len(os)], "Customer"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -35,6 +35,14 @@ func init() {
 	prepareCheck = checkPrepare
 }
 
+// ForceSlowLoad sends every Load through GORM's preload (the path Load took
+// before its fast path, load_fast.go) while on is true. ForceReplay and
+// PREFETCH_FORCE_REPLAY do too.
+func ForceSlowLoad(on bool) { forceSlowLoad.Store(on) }
+
+// FastLoads returns how many associations Load's fast path has loaded.
+func FastLoads() int64 { return fastLoads.Load() }
+
 // checkPrepare fails a statement, in every test of the package, when
 // preparing then building a copy of it gives other SQL, values or errors
 // than BuildQuerySQL on another copy.

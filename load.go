@@ -43,6 +43,10 @@ func Load(db *gorm.DB, dest any, names ...string) error {
 		return fmt.Errorf("%w: %T: %v", ErrNotModel, dest, err)
 	}
 	sch := stmt.Schema
+	if len(names) == 1 && rv.Kind() == reflect.Struct && sch.Relationships.Relations[names[0]] != nil {
+		// One association of one record: the per-record Load of a loop.
+		return loadEach(db, sch, dest, rv, names)
+	}
 	var assocs []string
 	var cols []*schema.Field
 	for _, name := range names {
@@ -69,7 +73,62 @@ func Load(db *gorm.DB, dest any, names ...string) error {
 		if rv.Kind() == reflect.Slice && rv.Len() == 0 {
 			return nil
 		}
-		return loadAssociations(db, sch, dest, rv, assocs)
+		return loadEach(db, sch, dest, rv, assocs)
+	}
+	return nil
+}
+
+// loadEach loads associations in the order GORM's preload does (by name,
+// each with its nested names), each by the fast path (load_fast.go) when it
+// can take it and by GORM's preload otherwise.
+func loadEach(db *gorm.DB, sch *schema.Schema, dest any, rv reflect.Value, names []string) error {
+	if len(names) == 1 && names[0] != clause.Associations && !strings.Contains(names[0], ".") {
+		// One association: no grouping to do (the per-record Load).
+		out, err := loadFast(db, sch, rv, names[0], nil)
+		switch {
+		case err != nil || out == fastDone:
+			return err
+		case out == fastNoWide:
+			db = db.WithContext(WithoutPrefetch(db.Statement.Context))
+		}
+		return loadAssociations(db, sch, dest, rv, names)
+	}
+	groups := map[string][]string{}
+	for _, n := range names {
+		first, _, _ := strings.Cut(n, ".")
+		if first == clause.Associations {
+			return loadAssociations(db, sch, dest, rv, names)
+		}
+		groups[first] = append(groups[first], n)
+	}
+	order := make([]string, 0, len(groups))
+	for g := range groups {
+		order = append(order, g)
+	}
+	slices.Sort(order)
+	for _, g := range order {
+		// GORM's preload loads g, then the nested names on the records it
+		// loaded (as the preloads of its own query).
+		var nested []string
+		for _, n := range groups[g] {
+			if rest, ok := strings.CutPrefix(n, g+"."); ok && !slices.Contains(nested, rest) {
+				nested = append(nested, rest)
+			}
+		}
+		out, err := loadFast(db, sch, rv, g, nested)
+		if err != nil {
+			return err
+		}
+		tx := db
+		switch out {
+		case fastDone:
+			continue
+		case fastNoWide:
+			tx = db.WithContext(WithoutPrefetch(db.Statement.Context))
+		}
+		if err := loadAssociations(tx, sch, dest, rv, groups[g]); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package prefetch
 
 import (
+	"cmp"
+	"slices"
+
 	"gorm.io/gorm/schema"
 )
 
@@ -114,6 +117,23 @@ func (st *state) buildLinks() map[string][]link {
 			}
 		}
 	}
+	// In a fixed order: which link finds a missing key's scope first must
+	// not depend on map iteration, so that a request's queries are the
+	// same from run to run.
+	for _, ls := range out {
+		slices.SortFunc(ls, func(a, b link) int {
+			return cmp.Or(cmp.Compare(a.child, b.child), cmp.Compare(a.col, b.col),
+				cmp.Compare(a.parent, b.parent), cmp.Compare(a.pcol, b.pcol),
+				cmp.Compare(btoi(a.onDelete), btoi(b.onDelete)), cmp.Compare(btoi(a.onUpdate), btoi(b.onUpdate)))
+		})
+	}
 	st.links = out
 	return out
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -95,6 +95,16 @@ func BenchmarkOrdersCustomer(b *testing.B) {
 				must(b, prefetch.Load(db, &os, "Customer"))
 			})
 		})
+		b.Run("db="+d+"/alt=prefetch-load-each", func(b *testing.B) {
+			e.measure(b, func() {
+				db := e.request()
+				var os []Order
+				must(b, db.Find(&os).Error)
+				for i := range os {
+					must(b, prefetch.Load(db, &os[i], "Customer"))
+				}
+			})
+		})
 	}
 }
 
@@ -186,6 +196,16 @@ func BenchmarkCustomerOrders(b *testing.B) {
 				must(b, prefetch.Load(db, &cs, "Orders"))
 			})
 		})
+		b.Run("db="+d+"/alt=prefetch-load-each", func(b *testing.B) {
+			e.measure(b, func() {
+				db := e.request()
+				var cs []Customer
+				must(b, db.Limit(100).Order("id").Find(&cs).Error)
+				for i := range cs {
+					must(b, prefetch.Load(db, &cs[i], "Orders"))
+				}
+			})
+		})
 	}
 }
 
@@ -219,6 +239,19 @@ func BenchmarkThreeLevels(b *testing.B) {
 				var os []Order
 				must(b, db.Limit(200).Order("id").Find(&os).Error)
 				must(b, prefetch.Load(db, &os, "Lines.Product"))
+			})
+		})
+		b.Run("db="+d+"/alt=prefetch-load-each", func(b *testing.B) {
+			e.measure(b, func() {
+				db := e.request()
+				var os []Order
+				must(b, db.Limit(200).Order("id").Find(&os).Error)
+				for i := range os {
+					must(b, prefetch.Load(db, &os[i], "Lines"))
+					for j := range os[i].Lines {
+						must(b, prefetch.Load(db, &os[i].Lines[j], "Product"))
+					}
+				}
 			})
 		})
 	}
@@ -443,6 +476,19 @@ func BenchmarkHTTP(b *testing.B) {
 			}
 			return os, nil
 		}
+		// The naive handler written with Load, record by record.
+		loadEach := func(db *gorm.DB) ([]Order, error) {
+			var os []Order
+			if err := db.Limit(100).Order("id").Find(&os).Error; err != nil {
+				return nil, err
+			}
+			for i := range os {
+				if err := prefetch.Load(db, &os[i], "Customer", "Lines"); err != nil {
+					return nil, err
+				}
+			}
+			return os, nil
+		}
 		handlers := map[string]http.Handler{
 			"plain-n+1": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				serveJSON(w, func() ([]Order, error) { return naive(e.plain.WithContext(r.Context())) })
@@ -457,8 +503,11 @@ func BenchmarkHTTP(b *testing.B) {
 			"prefetch": prefetch.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				serveJSON(w, func() ([]Order, error) { return naive(e.plugin.WithContext(r.Context())) })
 			})),
+			"prefetch-load-each": prefetch.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				serveJSON(w, func() ([]Order, error) { return loadEach(e.plugin.WithContext(r.Context())) })
+			})),
 		}
-		for _, name := range []string{"plain-n+1", "preload", "prefetch"} {
+		for _, name := range []string{"plain-n+1", "preload", "prefetch", "prefetch-load-each"} {
 			b.Run("db="+d+"/alt="+name, func(b *testing.B) {
 				srv := httptest.NewServer(handlers[name])
 				defer srv.Close()
