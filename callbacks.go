@@ -103,7 +103,7 @@ func (st *state) queryCallback(db *gorm.DB) {
 			buildQuery(db) // strict mode failed it: GORM's logger shows it as built
 		case st.sqlObserved(db):
 			buildQuery(db) // hooks and other plugins' callbacks see it (observe.go)
-			db.Statement.Settings.Store(servedKey{}, true)
+			db.Statement.Settings.Store(servedKey{}, db.Statement)
 		}
 		return
 	}

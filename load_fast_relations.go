@@ -204,16 +204,20 @@ type chainCheck struct {
 	ok  bool
 }
 
-var plainQueryFns = func() map[uintptr]bool {
+// plainQueryFns is set by init: a variable's initializer cannot refer to
+// the callbacks that read it.
+var plainQueryFns map[uintptr]bool
+
+func init() {
 	var st *state
-	return map[uintptr]bool{
+	plainQueryFns = map[uintptr]bool{
 		reflect.ValueOf(st.queryCallback).Pointer():     true,
 		reflect.ValueOf(callbacks.Preload).Pointer():    true,
 		reflect.ValueOf(callbacks.AfterQuery).Pointer(): true,
 		reflect.ValueOf(noteFailure).Pointer():          true,
 		reflect.ValueOf(st.markServed).Pointer():        true,
 	}
-}()
+}
 
 // plainQueryChain reports whether db's query chain runs only GORM's own
 // callbacks (gorm:query as the plugin wraps it, gorm:preload,

@@ -2,7 +2,7 @@ package prefetch
 
 import (
 	"reflect"
-	"strings"
+	"unsafe"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -34,85 +34,31 @@ func (st *state) sqlObserved(db *gorm.DB) bool {
 	return st.foreignCallbacks(db)
 }
 
-// chainInfo is what the plugin knows of the query chain, as of the number
-// of changes made to it (GORM appends to its private callback list on every
-// Register, Replace and Remove, so that length only grows).
-type chainInfo struct {
-	changes int
-	foreign bool // a callback not named gorm:* or prefetch:* is on the chain
+// foreignCallbacks reports whether the query chain of db runs a callback
+// that is neither GORM's own (gorm:preload, gorm:after_query) nor the
+// plugin's. Callbacks are told apart by their function, not their name: a
+// user's callback registered as "gorm:audit", or a wrapper that replaced
+// gorm:after_query, may read the SQL as much as another plugin's.
+func (st *state) foreignCallbacks(db *gorm.DB) bool { return !plainQueryChain(db) }
+
+// markServedLast reports whether prefetch:mark_served is the last callback
+// of db's query chain: a callback registered after it with After("*") must
+// see the SQL as GORM built it, so the mark is then left out.
+func markServedLast(db *gorm.DB) bool {
+	fv := reflect.ValueOf(db.Callback().Query()).Elem().FieldByName("fns")
+	if !fv.IsValid() || fv.Kind() != reflect.Slice || fv.Len() == 0 {
+		return false
+	}
+	return fv.Index(fv.Len()-1).Pointer() == markServedFn
 }
 
-// Field indexes of GORM's private processor and callback types, read by
-// reflection (GORM has no API listing a chain's callbacks); ok is false
-// when they are not what this was written for, and every chain then counts
-// as holding another plugin's callback.
-var chainFields = func() (f struct {
-	ok                      bool
-	callbacks, name, remove []int
-}) {
-	cb, ok := reflect.TypeFor[*gorm.DB]().MethodByName("Callback")
-	if !ok || cb.Type.NumOut() != 1 {
-		return f
-	}
-	q, ok := cb.Type.Out(0).MethodByName("Query")
-	if !ok || q.Type.NumOut() != 1 || q.Type.Out(0).Kind() != reflect.Pointer {
-		return f
-	}
-	proc := q.Type.Out(0).Elem()
-	list, ok := proc.FieldByName("callbacks")
-	if !ok || list.Type.Kind() != reflect.Slice || list.Type.Elem().Kind() != reflect.Pointer {
-		return f
-	}
-	one := list.Type.Elem().Elem()
-	name, ok1 := one.FieldByName("name")
-	remove, ok2 := one.FieldByName("remove")
-	if !ok1 || !ok2 || name.Type.Kind() != reflect.String || remove.Type.Kind() != reflect.Bool {
-		return f
-	}
-	f.ok, f.callbacks, f.name, f.remove = true, list.Index, name.Index, remove.Index
-	return f
-}()
+// markServedFn is the function of prefetch:mark_served, set by init: a
+// variable's initializer cannot refer to the callback that reads it.
+var markServedFn uintptr
 
-// foreignCallbacks reports whether the query chain of db holds a callback
-// of another plugin. The answer is kept until the chain changes.
-func (st *state) foreignCallbacks(db *gorm.DB) bool {
-	proc := reflect.ValueOf(db.Callback().Query())
-	if !chainFields.ok || proc.Kind() != reflect.Pointer || proc.IsNil() {
-		return true
-	}
-	cbs := proc.Elem().FieldByIndex(chainFields.callbacks)
-	if info := st.chain.Load(); info != nil && info.changes == cbs.Len() {
-		return info.foreign
-	}
-	info := &chainInfo{changes: cbs.Len(), foreign: foreignNames(cbs)}
-	st.chain.Store(info)
-	return info.foreign
-}
-
-// foreignNames reports whether a processor's callback list registers a
-// name outside gorm:* and prefetch:* that is not removed later.
-func foreignNames(cbs reflect.Value) bool {
-	removed := map[string]bool{}
-	var names []string
-	for i := range cbs.Len() {
-		cb := cbs.Index(i)
-		if cb.Kind() != reflect.Pointer || cb.IsNil() {
-			return true
-		}
-		cb = cb.Elem()
-		nameField, removeField := cb.FieldByIndex(chainFields.name), cb.FieldByIndex(chainFields.remove)
-		if removeField.Bool() {
-			removed[nameField.String()] = true
-		} else {
-			names = append(names, nameField.String())
-		}
-	}
-	for _, n := range names {
-		if !removed[n] && !strings.HasPrefix(n, "gorm:") && !strings.HasPrefix(n, "prefetch:") {
-			return true
-		}
-	}
-	return false
+func init() {
+	var st *state
+	markServedFn = reflect.ValueOf(st.markServed).Pointer()
 }
 
 // logsSQL reports whether db's logger would print a statement that ended
@@ -146,18 +92,25 @@ var (
 )
 
 // servedKey marks, in a statement's settings, that the cache answered a
-// statement whose SQL was built before the end of its chain.
+// statement whose SQL was built before the end of its chain. Its value is
+// the statement itself: GORM copies settings into the statements it derives
+// from one (preloads, sessions opened in hooks), which ran on the database
+// and must not be marked.
 type servedKey struct{}
 
 // servedVars marks, as the bound values of a statement with no SQL yet,
 // that the cache answered it: GORM reads a statement's values only with its
 // SQL, and buildQuery drops the mark before building. Unlike a setting, it
-// costs no allocation.
-var servedVars = make([]any, 0, 1)
+// costs no allocation. Its capacity is zero, so that a callback appending
+// to a served statement's values (building its SQL) gets an array of its
+// own rather than writing into the mark every served statement shares.
+var servedVars = servedArray[0:0:0]
+
+var servedArray [1]any
 
 // isServed reports the mark of servedVars.
 func isServed(vars []any) bool {
-	return cap(vars) > 0 && cap(servedVars) > 0 && &vars[:1][0] == &servedVars[:1][0]
+	return vars != nil && cap(vars) == 0 && unsafe.SliceData(vars) == &servedArray[0]
 }
 
 // servedMark begins the SQL GORM's logger shows for a statement the cache
@@ -182,7 +135,12 @@ func (st *state) markServed(db *gorm.DB) {
 			return
 		}
 		buildQuery(db)
-	} else if _, ok := stmt.Settings.LoadAndDelete(servedKey{}); !ok {
+	} else if v, ok := stmt.Settings.Load(servedKey{}); !ok || v != stmt {
+		return
+	} else {
+		stmt.Settings.Delete(servedKey{})
+	}
+	if !markServedLast(db) {
 		return
 	}
 	sql := stmt.SQL.String()

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/schema"
@@ -79,13 +78,12 @@ type state struct {
 	pool  *pool          // the database's pool, as the plugin wrapped it
 	flags *poolFlags     // what raw SQL did to the connections of the pool
 
-	naming  schema.Namer              // the database's naming strategy, for guessed links
-	maxVars int                       // most bound values the database accepts in one statement
-	parsed  sync.Map                  // schema cache for models Invalidate parses
-	missing missingContext            // key lookups without a request cache, by call site
-	unkeyed sync.Map                  // table and row identity -> true: tables whose key does not name rows
-	noBatch sync.Map                  // table and column -> time.Time: batch loads the database refused, and when
-	chain   atomic.Pointer[chainInfo] // what the query chain holds, as of its last change (observe.go)
+	naming  schema.Namer   // the database's naming strategy, for guessed links
+	maxVars int            // most bound values the database accepts in one statement
+	parsed  sync.Map       // schema cache for models Invalidate parses
+	missing missingContext // key lookups without a request cache, by call site
+	unkeyed sync.Map       // table and row identity -> true: tables whose key does not name rows
+	noBatch sync.Map       // table and column -> time.Time: batch loads the database refused, and when
 
 	mu      sync.RWMutex
 	schemas map[string]*schema.Schema // by table, every model seen; protected by mu
