@@ -25,3 +25,7 @@ func ForceSlowLoad(on bool) { forceSlowLoad.Store(on) }
 
 // FastLoads returns how many associations Load's fast path has loaded.
 func FastLoads() int64 { return fastLoads.Load() }
+
+// ReferencePathForced reports whether ForceReplay or PREFETCH_FORCE_REPLAY
+// keeps every Load off its fast path.
+func ReferencePathForced() bool { return forceReplay.Load() }
