@@ -34,6 +34,14 @@ type plan struct {
 
 	sliceDest bool // the destination is a slice (a struct takes the first row)
 	count     bool // SELECT count(*): the answer is the number of rows (shapes_count.go)
+
+	// bufs hold the first few conditions, so that reading a key lookup
+	// allocates nothing but the plan.
+	bufs struct {
+		sets  [2]set
+		nulls [2]string
+		vals  [2]any
+	}
 }
 
 // orderOther is an ORDER BY the cache cannot sort by: such a statement is
@@ -137,7 +145,8 @@ func (p *plan) readSelect(stmt *gorm.Statement) bool {
 // narrowed by IS NULL conditions and by equalities on integer and boolean
 // columns (filters).
 func (p *plan) readWhere(stmt *gorm.Statement) bool {
-	var sets []set
+	sets := p.bufs.sets[:0]
+	p.nulls = p.bufs.nulls[:0]
 	for _, t := range whereTerms(stmt) {
 		p.nvals += len(t.vals)
 		switch {
@@ -147,7 +156,11 @@ func (p *plan) readWhere(stmt *gorm.Statement) bool {
 			p.nulls = append(p.nulls, t.col)
 		default:
 			f := stmt.Schema.FieldsByDBName[t.col]
-			norm, ok := normValues(t.vals, classOf(f))
+			var dst []any
+			if len(sets) == 0 && len(t.vals) <= len(p.bufs.vals) {
+				dst = p.bufs.vals[:0] // the first set's values, in the plan
+			}
+			norm, ok := normValuesInto(dst, t.vals, classOf(f))
 			if ok && !fitColumn(norm, f) {
 				return false // the driver refuses it (PostgreSQL): so must the plugin
 			}
@@ -200,7 +213,14 @@ type set struct {
 
 // normValues normalizes and deduplicates condition values.
 func normValues(vals []any, cls keyClass) ([]any, bool) {
-	out := make([]any, 0, len(vals))
+	return normValuesInto(nil, vals, cls)
+}
+
+// normValuesInto is normValues appending to out.
+func normValuesInto(out []any, vals []any, cls keyClass) ([]any, bool) {
+	if out == nil {
+		out = make([]any, 0, len(vals))
+	}
 	var seen map[any]bool
 	if len(vals) > 8 {
 		seen = make(map[any]bool, len(vals))

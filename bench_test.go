@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gorm-prefetch/prefetch"
@@ -21,21 +23,50 @@ import (
 // benchDBs opens one in-memory SQLite database twice: with and without the
 // plugin.
 func benchDBs(b *testing.B, customers, ordersPer int) (plugin, plain *gorm.DB) {
+	return benchDBsOn(b, "sqlite", customers, ordersPer)
+}
+
+// benchDBsOn opens one database twice, with and without the plugin: an
+// in-memory SQLite database, or tables of their own on the PostgreSQL of
+// PREFETCH_TEST_POSTGRES_DSN (skipped without it).
+func benchDBsOn(b *testing.B, dialect string, customers, ordersPer int) (plugin, plain *gorm.DB) {
 	b.Helper()
-	dsn := fmt.Sprintf("file:bench%p?mode=memory&cache=shared", b)
-	open := func() *gorm.DB {
-		db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: quiet})
-		if err != nil {
-			b.Fatal(err)
+	var open func() *gorm.DB
+	switch dialect {
+	case "sqlite":
+		dsn := fmt.Sprintf("file:bench%p?mode=memory&cache=shared", b)
+		open = func() *gorm.DB {
+			db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: quiet})
+			if err != nil {
+				b.Fatal(err)
+			}
+			sqlDB, _ := db.DB()
+			sqlDB.SetMaxOpenConns(1)
+			b.Cleanup(func() { sqlDB.Close() })
+			return db
 		}
-		sqlDB, _ := db.DB()
-		sqlDB.SetMaxOpenConns(1)
-		b.Cleanup(func() { sqlDB.Close() })
-		return db
+	case "postgres":
+		dsn := os.Getenv("PREFETCH_TEST_POSTGRES_DSN")
+		if dsn == "" {
+			b.Skip("PREFETCH_TEST_POSTGRES_DSN not set: skipping PostgreSQL benchmark")
+		}
+		naming := schema.NamingStrategy{TablePrefix: fmt.Sprintf("bench%d_%d_", os.Getpid(), benchSeq.Add(1))}
+		open = func() *gorm.DB {
+			db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: quiet, NamingStrategy: naming})
+			if err != nil {
+				b.Fatal(err)
+			}
+			sqlDB, _ := db.DB()
+			b.Cleanup(func() { sqlDB.Close() })
+			return db
+		}
 	}
 	plain, plugin = open(), open()
 	if err := plugin.Use(prefetch.Plugin{}); err != nil {
 		b.Fatal(err)
+	}
+	if dialect == "postgres" {
+		b.Cleanup(func() { _ = plain.Migrator().DropTable(&Order{}, &Customer{}) })
 	}
 	if err := plain.AutoMigrate(&Customer{}, &Order{}); err != nil {
 		b.Fatal(err)
@@ -57,10 +88,27 @@ func benchDBs(b *testing.B, customers, ordersPer int) (plugin, plain *gorm.DB) {
 	return plugin, plain
 }
 
+var benchSeq atomic.Int64
+
 func BenchmarkFirstByKey(b *testing.B) {
-	plugin, plain := benchDBs(b, 100, 0)
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		b.Run(dialect, func(b *testing.B) { benchFirstByKey(b, dialect) })
+	}
+}
+
+// benchFirstByKey is scenario (a): First by key, with its floors: DryRun
+// (GORM's per-call work including building the SQL) and no-SQL (GORM's
+// per-call work for any plugin replacing gorm:query), plain GORM, and the
+// plugin serving from the request cache through the direct copy and
+// through the replay.
+func benchFirstByKey(b *testing.B, dialect string) {
+	plugin, plain := benchDBsOn(b, dialect, 100, 0)
 	run := func(name string, db func() *gorm.DB) {
 		b.Run(name, func(b *testing.B) {
+			if strings.HasSuffix(name, "-replay") {
+				prefetch.ForceReplay(true)
+				defer prefetch.ForceReplay(false)
+			}
 			b.ReportAllocs()
 			tx := db()
 			for i := 0; i < b.N; i++ {
@@ -71,15 +119,43 @@ func BenchmarkFirstByKey(b *testing.B) {
 			}
 		})
 	}
-	run("plain", func() *gorm.DB { return plain })
-	run("floor-dryrun", func() *gorm.DB { return plain.Session(&gorm.Session{DryRun: true}) })
-	run("plugin-no-context", func() *gorm.DB { return plugin })
-	run("prefetch-served", func() *gorm.DB {
+	served := func() *gorm.DB {
 		db := plugin.WithContext(prefetch.NewContext(context.Background()))
 		var all []Customer
 		db.Find(&all)
 		return db
+	}
+	run("plain", func() *gorm.DB { return plain })
+	run("floor-dryrun", func() *gorm.DB { return plain.Session(&gorm.Session{DryRun: true}) })
+	run("floor-nosql", func() *gorm.DB { return noSQLFloor(b, plain) })
+	run("plugin-no-context", func() *gorm.DB { return plugin })
+	run("prefetch-served", served)
+	run("prefetch-served-replay", served)
+}
+
+// noSQLFloor returns a handle on plain's database whose gorm:query copies
+// one cached Customer into the destination: GORM's own per-call cost for
+// any plugin that replaces gorm:query, with no SQL built and no scan.
+func noSQLFloor(b *testing.B, plain *gorm.DB) *gorm.DB {
+	b.Helper()
+	db, err := gorm.Open(plain.Dialector, &gorm.Config{Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var row Customer
+	if err := plain.First(&row, 1).Error; err != nil {
+		b.Fatal(err)
+	}
+	err = db.Callback().Query().Replace("gorm:query", func(tx *gorm.DB) {
+		if c, ok := tx.Statement.Dest.(*Customer); ok {
+			*c = row
+			tx.RowsAffected = 1
+		}
 	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db
 }
 
 // BenchmarkUncacheable measures the plugin's cost on statements it cannot
@@ -121,7 +197,13 @@ func BenchmarkUncacheable(b *testing.B) {
 // BenchmarkOrdersThenCustomers is the N+1 loop: 1000 orders, then each
 // order's customer.
 func BenchmarkOrdersThenCustomers(b *testing.B) {
-	plugin, plain := benchDBs(b, 1000, 1)
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		b.Run(dialect, func(b *testing.B) { benchOrdersThenCustomers(b, dialect) })
+	}
+}
+
+func benchOrdersThenCustomers(b *testing.B, dialect string) {
+	plugin, plain := benchDBsOn(b, dialect, 1000, 1)
 	loop := func(db *gorm.DB) {
 		var os []Order
 		db.Find(&os)
@@ -143,12 +225,16 @@ func BenchmarkOrdersThenCustomers(b *testing.B) {
 			plain.Preload("Customer").Find(&os)
 		}
 	})
-	b.Run("prefetch-loop", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			loop(plugin.WithContext(prefetch.NewContext(context.Background())))
-		}
-	})
+	for _, path := range []string{"", "-replay"} {
+		b.Run("prefetch-loop"+path, func(b *testing.B) {
+			prefetch.ForceReplay(path != "")
+			defer prefetch.ForceReplay(false)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				loop(plugin.WithContext(prefetch.NewContext(context.Background())))
+			}
+		})
+	}
 	b.Run("prefetch-load", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {

@@ -76,7 +76,7 @@ func (s *store) db(st *state) *dbCache {
 		dc = nil
 	}
 	if dc == nil {
-		dc = &dbCache{st: st, s: s, tables: map[string]*tableCache{}, ddl: ddl}
+		dc = &dbCache{st: st, s: s, tables: map[tableKey]*tableCache{}, ddl: ddl}
 		dc.lru.next, dc.lru.prev = &dc.lru, &dc.lru
 		s.dbs[st] = dc
 	}
@@ -112,11 +112,11 @@ var unloaded any = unloadedT{}
 type dbCache struct {
 	st        *state
 	s         *store
-	ddl       uint64                 // the definitions' version it was made under
-	unbounded bool                   // not held to MaxRows (a scratch cache, see answerFrom)
-	tables    map[string]*tableCache // by table name and row identity (see identOf)
-	lru       entry                  // sentinel of the recency list, newest first
-	rows      int                    // entries held, absent ones included
+	ddl       uint64                   // the definitions' version it was made under
+	unbounded bool                     // not held to MaxRows (a scratch cache, see answerFrom)
+	tables    map[tableKey]*tableCache // by table name and row identity (see identOf)
+	lru       entry                    // sentinel of the recency list, newest first
+	rows      int                      // entries held, absent ones included
 }
 
 // tableCache holds the cached rows of one table.
@@ -195,13 +195,13 @@ type refList struct {
 // are identified by table and key columns, never by model: two models on
 // one table with the same primary key share rows, and two with different
 // keys (id, or a legacy unique number) have a cache each.
+// tableKey names a table's rows: its name and the row identity of the
+// model read (a struct key: no string to build per lookup).
+type tableKey struct{ name, ident string }
+
 func (dc *dbCache) table(name string, sch *schema.Schema) *tableCache {
 	id := dc.st.identOf(sch)
-	if t := dc.tables[name+"\x00"+id]; t != nil {
-		t.sch = sch // found without building the key: no allocation
-		return t
-	}
-	key := name + "\x00" + id
+	key := tableKey{name, id}
 	t := dc.tables[key]
 	if t == nil {
 		t = &tableCache{
@@ -242,7 +242,7 @@ func (dc *dbCache) dropAll() {
 	for dc.lru.next != &dc.lru {
 		dc.drop(dc.lru.next)
 	}
-	dc.tables = map[string]*tableCache{}
+	dc.tables = map[tableKey]*tableCache{}
 }
 
 func (t *tableCache) col(name string) int {

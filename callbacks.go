@@ -75,6 +75,9 @@ func (st *state) queryCallback(db *gorm.DB) {
 		}
 		return
 	}
+	if prepareCheck != nil {
+		prepareCheck(db) // tests: the preparation builds what GORM builds
+	}
 	prepareQuery(db) // the clauses, not the SQL text (prepare.go)
 	if db.Error != nil {
 		return
@@ -95,8 +98,12 @@ func (st *state) queryCallback(db *gorm.DB) {
 	}
 	st.noteSchema(p.table, p.sch)
 	if p.servable && st.serve(db, v, p) {
-		if db.Error == nil && st.sqlObserved(db) {
+		switch {
+		case !isServed(db.Statement.Vars):
+			buildQuery(db) // strict mode failed it: GORM's logger shows it as built
+		case st.sqlObserved(db):
 			buildQuery(db) // hooks and other plugins' callbacks see it (observe.go)
+			db.Statement.Settings.Store(servedKey{}, true)
 		}
 		return
 	}

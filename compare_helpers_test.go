@@ -82,31 +82,54 @@ func compare(t *testing.T, o compareOpts, setup, script func(t *testing.T, s *si
 }
 
 // compareThen is compare, then check (when not nil) on the two sides.
+//
+// The plugin side runs twice, on two fresh databases: once as it serves
+// (the direct copy of served rows), once with every served result replayed
+// through database/sql (prefetch.ForceReplay, the reference path). Both
+// must observe what plain GORM observed.
 func compareThen(t *testing.T, o compareOpts, setup, script func(t *testing.T, s *side), check func(t *testing.T, plain, plug *side)) {
 	t.Helper()
 	withPlugin := os.Getenv("PREFETCH_COMPARE_PLAIN") == ""
 	forEachDB(t, o.only, func(t *testing.T, dialect string) {
-		plain, plug := openSide(t, dialect, false, o), openSide(t, dialect, withPlugin, o)
-		for _, s := range []*side{plain, plug} {
+		run := func(s *side) {
 			if setup != nil {
 				setup(t, s)
 			}
 			script(t, s)
 		}
-		requireSameObservations(t, plain.obs, plug.obs)
-		if check != nil {
-			check(t, plain, plug)
+		plain := openSide(t, dialect, false, o)
+		run(plain)
+		for _, path := range servedPaths(withPlugin) {
+			plug := openSide(t, dialect, withPlugin, o)
+			func() {
+				prefetch.ForceReplay(path == "replay")
+				defer prefetch.ForceReplay(false)
+				run(plug)
+			}()
+			requireSameObservations(t, plain.obs, plug.obs, path)
+			if check != nil {
+				check(t, plain, plug)
+			}
 		}
 	})
 }
 
+// servedPaths names the ways served rows reach the destination that the
+// plugin side runs: the direct copy and the replay.
+func servedPaths(withPlugin bool) []string {
+	if !withPlugin {
+		return []string{"plain"}
+	}
+	return []string{"direct copy", "replay"}
+}
+
 // requireSameObservations fails at the first step where the plugin side saw
 // something else than the plain side.
-func requireSameObservations(t *testing.T, plain, plug []observation) {
+func requireSameObservations(t *testing.T, plain, plug []observation, path string) {
 	t.Helper()
 	for i := range min(len(plain), len(plug)) {
 		if !reflect.DeepEqual(plain[i], plug[i]) {
-			t.Fatalf("step %d %q differs with the plugin:\nplain:  %+v\nplugin: %+v", i, plain[i].Step, plain[i], plug[i])
+			t.Fatalf("step %d %q differs with the plugin (%s):\nplain:  %+v\nplugin: %+v", i, plain[i].Step, path, plain[i], plug[i])
 		}
 	}
 	require.Equal(t, len(plain), len(plug), "both sides ran the same steps")

@@ -81,16 +81,27 @@ func TestDifferential(t *testing.T) {
 	for _, s := range strings.Split(*diffSeeds, ",") {
 		seed, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
 		require.NoError(t, err)
-		t.Run(fmt.Sprintf("sqlite/seed=%d", seed), func(t *testing.T) {
-			a, b := diffSQLite(t, true), diffSQLite(t, false)
-			runDifferential(t, seed, a, b)
-		})
-		t.Run(fmt.Sprintf("postgres/seed=%d", seed), func(t *testing.T) {
-			dsn := postgresDSN(t)
-			a, b := diffPostgres(t, dsn, true), diffPostgres(t, dsn, false)
-			runDifferential(t, seed, a, b)
-		})
+		for _, path := range servedPaths(true) {
+			t.Run(fmt.Sprintf("sqlite/seed=%d/%s", seed, path), func(t *testing.T) {
+				defer forceReplay(path)()
+				a, b := diffSQLite(t, true), diffSQLite(t, false)
+				runDifferential(t, seed, a, b)
+			})
+			t.Run(fmt.Sprintf("postgres/seed=%d/%s", seed, path), func(t *testing.T) {
+				dsn := postgresDSN(t)
+				defer forceReplay(path)()
+				a, b := diffPostgres(t, dsn, true), diffPostgres(t, dsn, false)
+				runDifferential(t, seed, a, b)
+			})
+		}
 	}
+}
+
+// forceReplay sends served rows through the replay when path is "replay",
+// until the function it returns is called.
+func forceReplay(path string) func() {
+	prefetch.ForceReplay(path == "replay")
+	return func() { prefetch.ForceReplay(false) }
 }
 
 func diffConfig(naming schema.Namer) *gorm.Config {

@@ -137,7 +137,7 @@ func (st *state) answerFrom(s *store, p *plan, l *loadedBatch, have []*entry) *r
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	scratch := &dbCache{st: st, s: s, tables: map[string]*tableCache{}, unbounded: true}
+	scratch := &dbCache{st: st, s: s, tables: map[tableKey]*tableCache{}, unbounded: true}
 	scratch.lru.next, scratch.lru.prev = &scratch.lru, &scratch.lru
 	t := scratch.table(p.table, p.sch)
 	// The rows the request cache held before the batch (a Clear, an

@@ -47,12 +47,24 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	if p.count || !copyInto(db, res) { // direct_copy.go
 		scanInto(db, res)
 	}
-	db.Statement.Settings.Store(servedKey{}, true) // for markServed, once the hooks have run
+	db.Statement.Vars = servedVars // for queryCallback and markServed: nothing built yet
 	return true
 }
 
-// servedKey marks, in a statement's settings, that the cache answered it.
+// servedKey marks, in a statement's settings, that the cache answered a
+// statement whose SQL was built before the end of its chain.
 type servedKey struct{}
+
+// servedVars marks, as the bound values of a statement with no SQL yet,
+// that the cache answered it: GORM reads a statement's values only with its
+// SQL, and buildQuery drops the mark before building. Unlike a setting, it
+// costs no allocation.
+var servedVars = make([]any, 0, 1)
+
+// isServed reports the mark of servedVars.
+func isServed(vars []any) bool {
+	return cap(vars) > 0 && cap(servedVars) > 0 && &vars[:1][0] == &servedVars[:1][0]
+}
 
 // servedMark begins the SQL GORM's logger shows for a statement the cache
 // answered: logs must not show it as a round trip.
@@ -67,14 +79,17 @@ const servedMark = "/* prefetch: served from the request cache, no query */ "
 // GORM traces nothing.
 func (st *state) markServed(db *gorm.DB) {
 	stmt := db.Statement
-	if _, ok := stmt.Settings.LoadAndDelete(servedKey{}); !ok {
-		return
-	}
 	if stmt.SQL.Len() == 0 {
+		if !isServed(stmt.Vars) {
+			return
+		}
+		stmt.Vars = nil
 		if !logsSQL(db) {
 			return
 		}
 		buildQuery(db)
+	} else if _, ok := stmt.Settings.LoadAndDelete(servedKey{}); !ok {
+		return
 	}
 	sql := stmt.SQL.String()
 	stmt.SQL.Reset()
@@ -130,7 +145,8 @@ func (dc *dbCache) lookup(t *tableCache, p *plan) (res *result, missing []any, o
 		}
 	}
 	if len(nullIdx)+len(filterIdx) > 0 {
-		need = append(append(slices.Clip(colIdx), nullIdx...), filterIdx...)
+		var buf [16]int
+		need = append(append(append(buf[:0], colIdx...), nullIdx...), filterIdx...)
 	}
 	usable := func(e *entry) bool { return e != nil && (e.absent || e.has(need)) }
 
@@ -197,17 +213,49 @@ func (dc *dbCache) lookup(t *tableCache, p *plan) (res *result, missing []any, o
 	if p.limit >= 0 && len(rows) > p.limit {
 		rows = rows[:p.limit]
 	}
-	res = &result{cols: names, rows: make([][]any, len(rows))}
-	cells := make([]any, len(rows)*len(colIdx))
-	for i, e := range rows {
-		row := cells[i*len(colIdx) : (i+1)*len(colIdx) : (i+1)*len(colIdx)]
-		for j, c := range colIdx {
-			row[j] = e.vals[c]
+	if len(rows) == 1 {
+		one := &struct {
+			result
+			row [1][]any
+		}{}
+		res = &one.result // one allocation for the result of one row
+		res.cols, res.rows = names, one.row[:]
+	} else {
+		res = &result{cols: names, rows: make([][]any, len(rows))}
+	}
+	if whole(colIdx, rows) {
+		// The rows' cells in order: shared, as fetch shares them with the
+		// cache (nobody modifies either).
+		for i, e := range rows {
+			res.rows[i] = e.vals[:len(colIdx):len(colIdx)]
 		}
-		res.rows[i] = row
+	} else {
+		cells := make([]any, len(rows)*len(colIdx))
+		for i, e := range rows {
+			row := cells[i*len(colIdx) : (i+1)*len(colIdx) : (i+1)*len(colIdx)]
+			for j, c := range colIdx {
+				row[j] = e.vals[c]
+			}
+			res.rows[i] = row
+		}
 	}
 	dc.s.c.Hits++
 	return res, nil, true
+}
+
+// whole reports whether colIdx names every cell of each row, in order.
+func whole(colIdx []int, rows []*entry) bool {
+	for j, c := range colIdx {
+		if c != j {
+			return false
+		}
+	}
+	for _, e := range rows {
+		if len(e.vals) != len(colIdx) {
+			return false
+		}
+	}
+	return true
 }
 
 func cmpKeys(a, b any) int {
@@ -244,7 +292,7 @@ func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 		db.AddError(err)
 		return
 	}
-	if !copyInto(db, res) { // the rows are captured once: no replay when the copy is exact (direct_copy.go)
+	if !copyInto(db, res) { // the rows scanned once, by capture (direct_copy.go)
 		scanInto(db, res)
 	}
 	db.AddError(closeErr)
@@ -448,6 +496,6 @@ func sameKind(v any, c keyClass) bool {
 // key columns hold what they hold for every request, in the process.
 func (dc *dbCache) markUnkeyed(t *tableCache) {
 	t.unkeyed = true
-	dc.st.unkeyed.Store(t.name+"\x00"+t.ident, true)
+	dc.st.unkeyed.Store(tableKey{t.name, t.ident}, true)
 	dc.invalidateTable(t, nil)
 }

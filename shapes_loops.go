@@ -48,8 +48,9 @@ func keyOrder(stmt *gorm.Statement, cols []clause.OrderByColumn) (order int, ok 
 		// does not know.
 		pk = sch.PrimaryFields[0].DBName
 	}
+	var buf [4]orderItem
 	for _, oc := range cols {
-		items, ok := orderItems(stmt, oc)
+		items, ok := orderItems(stmt, oc, buf[:0])
 		if !ok {
 			return 0, false
 		}
@@ -74,16 +75,16 @@ type orderItem struct {
 }
 
 // orderItems resolves one ORDER BY column, or the comma-separated list of a
-// raw string ("id desc", `"orders"."id" DESC, amount`), to model columns.
-func orderItems(stmt *gorm.Statement, oc clause.OrderByColumn) ([]orderItem, bool) {
+// raw string ("id desc", `"orders"."id" DESC, amount`), to model columns,
+// appended to out.
+func orderItems(stmt *gorm.Statement, oc clause.OrderByColumn, out []orderItem) ([]orderItem, bool) {
 	if !oc.Column.Raw {
 		col, ok := columnOf(stmt, oc.Column)
-		return []orderItem{{col, oc.Desc}}, ok
+		return append(out, orderItem{col, oc.Desc}), ok
 	}
 	if oc.Desc || strings.ContainsAny(oc.Column.Name, "'?()@$") {
 		return nil, false
 	}
-	var out []orderItem
 	for _, part := range strings.Split(oc.Column.Name, ",") {
 		ident, rest, ok := cutIdent(strings.TrimSpace(part))
 		if !ok {

@@ -103,81 +103,86 @@ type ShEmbedded struct {
 }
 
 func TestShapeMatrix(t *testing.T) {
-	each(t, prefetch.Plugin{}, func(t *testing.T, e *env) {
-		zone := time.FixedZone("UTC+5:30", 5*3600+1800)
-		seven := 7
-		t.Run("composite key", func(t *testing.T) {
-			rows := []ShComposite{{1, "a", "one-a"}, {1, "b", "one-b"}, {2, "a", "two-a"}}
-			shape(t, e, rows, true, func(db *gorm.DB, out *ShComposite) error {
-				return db.Where("tenant_id = ? AND code = ?", 1, "b").First(out).Error
-			}, func(db *gorm.DB) error {
-				return db.Model(&ShComposite{}).Where("tenant_id = ? AND code = ?", 1, "b").Update("label", "changed").Error
+	for _, path := range servedPaths(true) {
+		t.Run(path, func(t *testing.T) {
+			defer forceReplay(path)()
+			each(t, prefetch.Plugin{}, func(t *testing.T, e *env) {
+				zone := time.FixedZone("UTC+5:30", 5*3600+1800)
+				seven := 7
+				t.Run("composite key", func(t *testing.T) {
+					rows := []ShComposite{{1, "a", "one-a"}, {1, "b", "one-b"}, {2, "a", "two-a"}}
+					shape(t, e, rows, true, func(db *gorm.DB, out *ShComposite) error {
+						return db.Where("tenant_id = ? AND code = ?", 1, "b").First(out).Error
+					}, func(db *gorm.DB) error {
+						return db.Model(&ShComposite{}).Where("tenant_id = ? AND code = ?", 1, "b").Update("label", "changed").Error
+					})
+				})
+				t.Run("string key", func(t *testing.T) {
+					rows := []ShStringKey{{"k1", "one"}, {"k2", "two"}}
+					shape(t, e, rows, true, func(db *gorm.DB, out *ShStringKey) error { return db.Take(out, "id = ?", "k2").Error },
+						func(db *gorm.DB) error { return db.Model(&ShStringKey{ID: "k2"}).Update("label", "changed").Error })
+				})
+				t.Run("uuid key", func(t *testing.T) {
+					u1, u2 := ShUUID{1, 2, 3}, ShUUID{9, 9, 9, 15: 1}
+					rows := []ShUUIDKey{{u1, "one"}, {u2, "two"}}
+					shape(t, e, rows, true, func(db *gorm.DB, out *ShUUIDKey) error { return db.Take(out, "id = ?", u2).Error },
+						func(db *gorm.DB) error { return db.Model(&ShUUIDKey{ID: u2}).Update("label", "changed").Error })
+				})
+				t.Run("no primary key", func(t *testing.T) {
+					rows := []ShNoKey{{"one", 1}, {"two", 2}}
+					shape(t, e, rows, false, func(db *gorm.DB, out *ShNoKey) error { return db.Where("label = ?", "two").Take(out).Error },
+						func(db *gorm.DB) error { return db.Model(&ShNoKey{}).Where("label = ?", "two").Update("qty", 9).Error })
+				})
+				t.Run("custom table name", func(t *testing.T) {
+					rows := []ShCustom{{Label: "one"}, {Label: "two"}}
+					shape(t, e, rows, true, func(db *gorm.DB, out *ShCustom) error { return db.First(out, 2).Error },
+						func(db *gorm.DB) error { return db.Model(&ShCustom{ID: 2}).Update("label", "changed").Error })
+				})
+				t.Run("embedded, serializer, Null, pointer, bytes, time zone, Valuer", func(t *testing.T) {
+					at := time.Date(2026, 3, 4, 5, 6, 7, 0, zone)
+					rows := []ShEmbedded{
+						{Label: "full", Audit: ShAudit{By: "ann", At: at}, Meta: map[string]any{"k": "v", "n": 1.5}, Parts: []string{"x", "y"},
+							Note: sql.NullString{String: "n", Valid: true}, Count: sql.NullInt64{Int64: 3, Valid: true},
+							Seen: sql.NullTime{Time: at.UTC(), Valid: true}, Ptr: &seven, Blob: []byte{0, 1, 2}, Stamp: at, Custom: ShUUID{4, 2}},
+						{Label: "empty", Stamp: at},
+					}
+					for _, id := range []uint{1, 2} {
+						shape(t, e, rows, true, func(db *gorm.DB, out *ShEmbedded) error { return db.First(out, id).Error },
+							func(db *gorm.DB) error { return db.Model(&ShEmbedded{ID: id}).Update("label", "changed").Error })
+					}
+				})
+				t.Run("DryRun touches neither cache nor database", func(t *testing.T) {
+					e.reset(t)
+					e.seed(t, 3, 0)
+					ctx, db := e.request()
+					var c Customer
+					e.requireQueries(t, 0, func() {
+						stmt := db.Session(&gorm.Session{DryRun: true}).First(&c, 1).Statement
+						require.Contains(t, stmt.SQL.String(), "SELECT")
+					})
+					require.Zero(t, prefetch.StatsOf(ctx).Rows)
+				})
+				t.Run("Scopes, Session and the generics API", func(t *testing.T) {
+					e.reset(t)
+					e.seed(t, 3, 0)
+					ctx, db := e.request()
+					byID := func(id int) func(*gorm.DB) *gorm.DB {
+						return func(db *gorm.DB) *gorm.DB { return db.Where("id = ?", id) }
+					}
+					var c Customer
+					require.NoError(t, db.Scopes(byID(2)).First(&c).Error)
+					e.requireQueries(t, 0, func() {
+						var again Customer
+						require.NoError(t, db.Session(&gorm.Session{}).Scopes(byID(2)).First(&again).Error)
+						require.Equal(t, c, again)
+						g, err := gorm.G[Customer](e.db).Where("id = ?", 2).First(ctx)
+						require.NoError(t, err)
+						require.Equal(t, c, g)
+					})
+				})
 			})
 		})
-		t.Run("string key", func(t *testing.T) {
-			rows := []ShStringKey{{"k1", "one"}, {"k2", "two"}}
-			shape(t, e, rows, true, func(db *gorm.DB, out *ShStringKey) error { return db.Take(out, "id = ?", "k2").Error },
-				func(db *gorm.DB) error { return db.Model(&ShStringKey{ID: "k2"}).Update("label", "changed").Error })
-		})
-		t.Run("uuid key", func(t *testing.T) {
-			u1, u2 := ShUUID{1, 2, 3}, ShUUID{9, 9, 9, 15: 1}
-			rows := []ShUUIDKey{{u1, "one"}, {u2, "two"}}
-			shape(t, e, rows, true, func(db *gorm.DB, out *ShUUIDKey) error { return db.Take(out, "id = ?", u2).Error },
-				func(db *gorm.DB) error { return db.Model(&ShUUIDKey{ID: u2}).Update("label", "changed").Error })
-		})
-		t.Run("no primary key", func(t *testing.T) {
-			rows := []ShNoKey{{"one", 1}, {"two", 2}}
-			shape(t, e, rows, false, func(db *gorm.DB, out *ShNoKey) error { return db.Where("label = ?", "two").Take(out).Error },
-				func(db *gorm.DB) error { return db.Model(&ShNoKey{}).Where("label = ?", "two").Update("qty", 9).Error })
-		})
-		t.Run("custom table name", func(t *testing.T) {
-			rows := []ShCustom{{Label: "one"}, {Label: "two"}}
-			shape(t, e, rows, true, func(db *gorm.DB, out *ShCustom) error { return db.First(out, 2).Error },
-				func(db *gorm.DB) error { return db.Model(&ShCustom{ID: 2}).Update("label", "changed").Error })
-		})
-		t.Run("embedded, serializer, Null, pointer, bytes, time zone, Valuer", func(t *testing.T) {
-			at := time.Date(2026, 3, 4, 5, 6, 7, 0, zone)
-			rows := []ShEmbedded{
-				{Label: "full", Audit: ShAudit{By: "ann", At: at}, Meta: map[string]any{"k": "v", "n": 1.5}, Parts: []string{"x", "y"},
-					Note: sql.NullString{String: "n", Valid: true}, Count: sql.NullInt64{Int64: 3, Valid: true},
-					Seen: sql.NullTime{Time: at.UTC(), Valid: true}, Ptr: &seven, Blob: []byte{0, 1, 2}, Stamp: at, Custom: ShUUID{4, 2}},
-				{Label: "empty", Stamp: at},
-			}
-			for _, id := range []uint{1, 2} {
-				shape(t, e, rows, true, func(db *gorm.DB, out *ShEmbedded) error { return db.First(out, id).Error },
-					func(db *gorm.DB) error { return db.Model(&ShEmbedded{ID: id}).Update("label", "changed").Error })
-			}
-		})
-		t.Run("DryRun touches neither cache nor database", func(t *testing.T) {
-			e.reset(t)
-			e.seed(t, 3, 0)
-			ctx, db := e.request()
-			var c Customer
-			e.requireQueries(t, 0, func() {
-				stmt := db.Session(&gorm.Session{DryRun: true}).First(&c, 1).Statement
-				require.Contains(t, stmt.SQL.String(), "SELECT")
-			})
-			require.Zero(t, prefetch.StatsOf(ctx).Rows)
-		})
-		t.Run("Scopes, Session and the generics API", func(t *testing.T) {
-			e.reset(t)
-			e.seed(t, 3, 0)
-			ctx, db := e.request()
-			byID := func(id int) func(*gorm.DB) *gorm.DB {
-				return func(db *gorm.DB) *gorm.DB { return db.Where("id = ?", id) }
-			}
-			var c Customer
-			require.NoError(t, db.Scopes(byID(2)).First(&c).Error)
-			e.requireQueries(t, 0, func() {
-				var again Customer
-				require.NoError(t, db.Session(&gorm.Session{}).Scopes(byID(2)).First(&again).Error)
-				require.Equal(t, c, again)
-				g, err := gorm.G[Customer](e.db).Where("id = ?", 2).First(ctx)
-				require.NoError(t, err)
-				require.Equal(t, c, g)
-			})
-		})
-	})
+	}
 }
 
 // shape seeds rows of T, then checks that a read through the plugin equals

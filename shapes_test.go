@@ -524,47 +524,52 @@ func ptr[V any](v V) *V { return &v }
 // ---------------------------------------------------------------------------
 
 func TestShapes(t *testing.T) {
-	each(t, prefetch.Plugin{}, func(t *testing.T, e *env) {
-		cases := []struct {
-			name string
-			run  func(t *testing.T, e *env)
-		}{
-			{"composite key", compositeShape().run},
-			{"composite integer key", pairShape().run},
-			{"string key", stringKeyShape().run},
-			{"string key, blank-padded char(n)", charKeyShape().run},
-			{"string key, NOCASE collation", noCaseShape().run},
-			{"UUID key, [16]byte with Scanner and Valuer", uuidShape().run},
-			{"UUID key, string type", uuidTextShape().run},
-			{"UUID key, PostgreSQL uuid column", pgUUIDShape().run},
-			{"no primary key", noKeyShape().run},
-			{"ID without a PRIMARY KEY constraint", dupIDShape().run},
-			{"TableName", namedShape().run},
-			{"db.Table", tableShape().run},
-			{"schema-qualified TableName", qualifiedShape(false).run},
-			{"schema-qualified TableName, raw write", qualifiedShape(true).run},
-			{"embedded structs and embeddedPrefix", embeddedShape().run},
-			{"serializer fields", serialShape().run},
-			{"custom Scanner and Valuer types", customShape().run},
-			{"sql.Null types", nullsShape().run},
-			{"pointer fields", pointersShape().run},
-			{"[]byte", bytesShape(false).run},
-			{"[]byte, empty and not NULL", bytesShape(true).run},
-			{"binary key", binKeyShape().run},
-			{"time.Time in other zones", timesShape().run},
-			{"PrepareStmt in gorm.Config", preparedShape},
-			{"PrepareStmt session", thingShape(func(db *gorm.DB) *gorm.DB {
-				return db.Session(&gorm.Session{PrepareStmt: true})
-			}).run},
-			{"DryRun", dryRun},
-			{"Session", sessionShape().run},
-			{"Scopes", scopesShape().run},
-			{"generics API", genericsShape().run},
-		}
-		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) { c.run(t, e) })
-		}
-	})
+	for _, path := range servedPaths(true) {
+		t.Run(path, func(t *testing.T) {
+			defer forceReplay(path)()
+			each(t, prefetch.Plugin{}, func(t *testing.T, e *env) {
+				cases := []struct {
+					name string
+					run  func(t *testing.T, e *env)
+				}{
+					{"composite key", compositeShape().run},
+					{"composite integer key", pairShape().run},
+					{"string key", stringKeyShape().run},
+					{"string key, blank-padded char(n)", charKeyShape().run},
+					{"string key, NOCASE collation", noCaseShape().run},
+					{"UUID key, [16]byte with Scanner and Valuer", uuidShape().run},
+					{"UUID key, string type", uuidTextShape().run},
+					{"UUID key, PostgreSQL uuid column", pgUUIDShape().run},
+					{"no primary key", noKeyShape().run},
+					{"ID without a PRIMARY KEY constraint", dupIDShape().run},
+					{"TableName", namedShape().run},
+					{"db.Table", tableShape().run},
+					{"schema-qualified TableName", qualifiedShape(false).run},
+					{"schema-qualified TableName, raw write", qualifiedShape(true).run},
+					{"embedded structs and embeddedPrefix", embeddedShape().run},
+					{"serializer fields", serialShape().run},
+					{"custom Scanner and Valuer types", customShape().run},
+					{"sql.Null types", nullsShape().run},
+					{"pointer fields", pointersShape().run},
+					{"[]byte", bytesShape(false).run},
+					{"[]byte, empty and not NULL", bytesShape(true).run},
+					{"binary key", binKeyShape().run},
+					{"time.Time in other zones", timesShape().run},
+					{"PrepareStmt in gorm.Config", preparedShape},
+					{"PrepareStmt session", thingShape(func(db *gorm.DB) *gorm.DB {
+						return db.Session(&gorm.Session{PrepareStmt: true})
+					}).run},
+					{"DryRun", dryRun},
+					{"Session", sessionShape().run},
+					{"Scopes", scopesShape().run},
+					{"generics API", genericsShape().run},
+				}
+				for _, c := range cases {
+					t.Run(c.name, func(t *testing.T) { c.run(t, e) })
+				}
+			})
+		})
+	}
 }
 
 // ---------------------------------------------------------------------------

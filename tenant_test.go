@@ -238,44 +238,49 @@ func (tr *tenantRun) checkTenant(tenant string, got []any) {
 }
 
 func TestTenantIsolation(t *testing.T) {
-	if testing.Short() && *tenantSteps > 1000 {
-		*tenantSteps = 1000
-	}
-	newRun := func(s *side) *tenantRun {
-		tr := &tenantRun{s: s}
-		for range 3 {
-			tr.ctxs = append(tr.ctxs, tr.newCtx())
-		}
-		return tr
-	}
-	plainSide := openSide(t, "postgres", false, compareOpts{})
-	plugSide := openSide(t, "postgres", true, compareOpts{})
-	setupTenants(t, plainSide)
-	setupTenants(t, plugSide)
-	plain, plug := newRun(plainSide), newRun(plugSide)
-	rng := rand.New(rand.NewPCG(7, 11))
-	for step := 0; step < *tenantSteps; step++ {
-		s1, s2 := rng.Uint64(), rng.Uint64()
-		c := rng.IntN(len(plain.ctxs))
-		var want, got any
-		switch k := rng.IntN(20); {
-		case k == 0: // a new request on one of the contexts
-			plain.ctxs[c], plug.ctxs[c] = plain.newCtx(), plug.newCtx()
-			continue
-		case k <= 2: // concurrent reads on several contexts, one shared
-			want = plain.concurrent(s1, s2)
-			got = plug.concurrent(s1, s2)
-		default:
-			want = plain.step(plain.ctxs[c], rand.New(rand.NewPCG(s1, s2)), false)
-			got = plug.step(plug.ctxs[c], rand.New(rand.NewPCG(s1, s2)), false)
-		}
-		require.Empty(t, plain.bad, "plain GORM returned another tenant's rows: the test is wrong")
-		require.Empty(t, plug.bad, "step %d: rows of another tenant", step)
-		if !reflect.DeepEqual(want, got) {
-			w, _ := json.Marshal(want)
-			g, _ := json.Marshal(got)
-			t.Fatalf("step %d: the plugin disagrees with plain GORM\nplain:  %s\nplugin: %s", step, w, g)
-		}
+	for _, path := range servedPaths(true) {
+		t.Run(path, func(t *testing.T) {
+			defer forceReplay(path)()
+			if testing.Short() && *tenantSteps > 1000 {
+				*tenantSteps = 1000
+			}
+			newRun := func(s *side) *tenantRun {
+				tr := &tenantRun{s: s}
+				for range 3 {
+					tr.ctxs = append(tr.ctxs, tr.newCtx())
+				}
+				return tr
+			}
+			plainSide := openSide(t, "postgres", false, compareOpts{})
+			plugSide := openSide(t, "postgres", true, compareOpts{})
+			setupTenants(t, plainSide)
+			setupTenants(t, plugSide)
+			plain, plug := newRun(plainSide), newRun(plugSide)
+			rng := rand.New(rand.NewPCG(7, 11))
+			for step := 0; step < *tenantSteps; step++ {
+				s1, s2 := rng.Uint64(), rng.Uint64()
+				c := rng.IntN(len(plain.ctxs))
+				var want, got any
+				switch k := rng.IntN(20); {
+				case k == 0: // a new request on one of the contexts
+					plain.ctxs[c], plug.ctxs[c] = plain.newCtx(), plug.newCtx()
+					continue
+				case k <= 2: // concurrent reads on several contexts, one shared
+					want = plain.concurrent(s1, s2)
+					got = plug.concurrent(s1, s2)
+				default:
+					want = plain.step(plain.ctxs[c], rand.New(rand.NewPCG(s1, s2)), false)
+					got = plug.step(plug.ctxs[c], rand.New(rand.NewPCG(s1, s2)), false)
+				}
+				require.Empty(t, plain.bad, "plain GORM returned another tenant's rows: the test is wrong")
+				require.Empty(t, plug.bad, "step %d: rows of another tenant", step)
+				if !reflect.DeepEqual(want, got) {
+					w, _ := json.Marshal(want)
+					g, _ := json.Marshal(got)
+					t.Fatalf("step %d: the plugin disagrees with plain GORM\nplain:  %s\nplugin: %s", step, w, g)
+				}
+			}
+		})
 	}
 }
 

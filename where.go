@@ -32,37 +32,44 @@ func whereTerms(stmt *gorm.Statement) []term {
 	if !ok {
 		return []term{{}}
 	}
-	var out []term
-	conj := true // false once any part is joined by OR
-	var walk func(exprs []clause.Expression)
-	walk = func(exprs []clause.Expression) {
-		for _, e := range exprs {
-			if orJoined(e) {
-				conj = false
-				return
-			}
-			if and, ok := e.(clause.AndConditions); ok {
-				walk(and.Exprs)
-				continue
-			}
-			if x, ok := e.(clause.Expr); ok {
-				if parts := splitAnd(x); parts != nil {
-					for _, p := range parts {
-						out = append(out, exprTerm(stmt, p))
-					}
-					continue
-				}
-			}
-			out = append(out, termOf(stmt, e))
-		}
-	}
-	walk(w.Exprs)
+	tw := termWalker{stmt: stmt, conj: true}
+	tw.walk(w.Exprs)
+	out, conj := tw.out, tw.conj
 	if !conj {
 		// The list is not a conjunction: no term can be read alone, for
 		// reads (never served) or writes (the whole table is stamped).
 		return []term{{}}
 	}
 	return out
+}
+
+// termWalker collects the ANDed terms of a WHERE clause.
+type termWalker struct {
+	stmt *gorm.Statement
+	out  []term
+	conj bool // false once any part is joined by OR
+}
+
+func (tw *termWalker) walk(exprs []clause.Expression) {
+	for _, e := range exprs {
+		if orJoined(e) {
+			tw.conj = false
+			return
+		}
+		if and, ok := e.(clause.AndConditions); ok {
+			tw.walk(and.Exprs)
+			continue
+		}
+		if x, ok := e.(clause.Expr); ok {
+			if parts := splitAnd(x); parts != nil {
+				for _, p := range parts {
+					tw.out = append(tw.out, exprTerm(tw.stmt, p))
+				}
+				continue
+			}
+		}
+		tw.out = append(tw.out, termOf(tw.stmt, e))
+	}
 }
 
 // orJoined reports an expression that GORM joins to its neighbours with OR
@@ -258,19 +265,24 @@ func columnOf(stmt *gorm.Statement, c any) (string, bool) {
 		if strings.Contains(col.Name, "`") && stmt.DB != nil && stmt.DB.Dialector != nil && stmt.DB.Dialector.Name() == "postgres" {
 			return "", false // PostgreSQL has no backtick quotes: it rejects the statement
 		}
-		parts := strings.Split(col.Name, ".")
-		if len(parts) > 2 {
+		table, name, qualified := strings.Cut(col.Name, ".")
+		if !qualified {
+			table, name = "", table
+		}
+		if strings.Contains(name, ".") {
 			return "", false
 		}
-		for i := range parts {
-			parts[i] = unquote(parts[i])
-			if parts[i] == "" {
+		if name = unquote(name); name == "" {
+			return "", false
+		}
+		if qualified {
+			if table = unquote(table); table == "" {
 				return "", false
 			}
 		}
-		col.Name = parts[len(parts)-1]
-		if len(parts) == 2 {
-			col.Table = parts[0]
+		col.Name = name
+		if qualified {
+			col.Table = table
 		}
 	}
 	if col.Table != "" && col.Table != clause.CurrentTable && col.Table != stmt.Table {
