@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 )
 
 // Served reads without SQL text. GORM's query step (callbacks.BuildQuerySQL)
@@ -60,12 +61,14 @@ func prepareCommon(db *gorm.DB) bool {
 			return false
 		}
 		for _, f := range sch.PrimaryFields {
-			if _, zero := f.ValueOf(stmt.Context, rv); !zero {
+			if !zeroField(stmt, f, rv) {
 				return false // BuildQuerySQL adds the key's condition
 			}
 		}
 	case reflect.Slice:
-		if rv.Type().Elem() != sch.ModelType {
+		// A slice of pointers makes BuildQuerySQL parse the destination,
+		// whose model is the statement's: it then selects nothing more.
+		if elem := rv.Type().Elem(); elem != sch.ModelType && (elem.Kind() != reflect.Pointer || elem.Elem() != sch.ModelType) {
 			return false
 		}
 	default:
@@ -118,6 +121,19 @@ func prepareCommon(db *gorm.DB) bool {
 		}
 	}
 	return true
+}
+
+// zeroField reports what f.ValueOf reports as zero, without boxing the
+// value: the field reached by its index path (through embedded pointers,
+// ValueOf itself, which tells a nil one as zero).
+func zeroField(stmt *gorm.Statement, f *schema.Field, rv reflect.Value) bool {
+	for _, i := range f.StructField.Index {
+		if i < 0 {
+			_, zero := f.ValueOf(stmt.Context, rv)
+			return zero
+		}
+	}
+	return rv.FieldByIndex(f.StructField.Index).IsZero()
 }
 
 // softConditions keeps, by soft-delete field, the condition its

@@ -51,53 +51,6 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	return true
 }
 
-// servedKey marks, in a statement's settings, that the cache answered a
-// statement whose SQL was built before the end of its chain.
-type servedKey struct{}
-
-// servedVars marks, as the bound values of a statement with no SQL yet,
-// that the cache answered it: GORM reads a statement's values only with its
-// SQL, and buildQuery drops the mark before building. Unlike a setting, it
-// costs no allocation.
-var servedVars = make([]any, 0, 1)
-
-// isServed reports the mark of servedVars.
-func isServed(vars []any) bool {
-	return cap(vars) > 0 && cap(servedVars) > 0 && &vars[:1][0] == &servedVars[:1][0]
-}
-
-// servedMark begins the SQL GORM's logger shows for a statement the cache
-// answered: logs must not show it as a round trip.
-const servedMark = "/* prefetch: served from the request cache, no query */ "
-
-// markServed puts servedMark before the SQL of a statement the cache
-// answered. It is the query chain's last callback: hooks (AfterFind) and
-// callbacks before it see the SQL as GORM built it; GORM's logger, which
-// traces the statement after the chain (and then resets its SQL), sees the
-// mark. A served statement's SQL is built here when nobody built it before
-// and the logger would print it (observe.go); otherwise it stays empty and
-// GORM traces nothing.
-func (st *state) markServed(db *gorm.DB) {
-	stmt := db.Statement
-	if stmt.SQL.Len() == 0 {
-		if !isServed(stmt.Vars) {
-			return
-		}
-		stmt.Vars = nil
-		if !logsSQL(db) {
-			return
-		}
-		buildQuery(db)
-	} else if _, ok := stmt.Settings.LoadAndDelete(servedKey{}); !ok {
-		return
-	}
-	sql := stmt.SQL.String()
-	stmt.SQL.Reset()
-	stmt.SQL.Grow(len(servedMark) + len(sql))
-	stmt.SQL.WriteString(servedMark)
-	stmt.SQL.WriteString(sql)
-}
-
 // cachedRows returns the fresh rows of a by-key statement that are cached
 // now. Callers hold the store's lock.
 func (dc *dbCache) cachedRows(t *tableCache, p *plan) []*entry {

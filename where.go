@@ -32,7 +32,7 @@ func whereTerms(stmt *gorm.Statement) []term {
 	if !ok {
 		return []term{{}}
 	}
-	tw := termWalker{stmt: stmt, conj: true}
+	tw := termWalker{stmt: stmt, conj: true, out: make([]term, 0, len(w.Exprs))}
 	tw.walk(w.Exprs)
 	out, conj := tw.out, tw.conj
 	if !conj {
