@@ -43,6 +43,10 @@ func ForceSlowLoad(on bool) { forceSlowLoad.Store(on) }
 // FastLoads returns how many associations Load's fast path has loaded.
 func FastLoads() int64 { return fastLoads.Load() }
 
+// ReferencePathForced reports whether ForceReplay or PREFETCH_FORCE_REPLAY
+// keeps every Load off its fast path.
+func ReferencePathForced() bool { return forceReplay.Load() }
+
 // checkPrepare fails a statement, in every test of the package, when
 // preparing then building a copy of it gives other SQL, values or errors
 // than BuildQuerySQL on another copy.

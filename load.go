@@ -27,6 +27,13 @@ import (
 // hooks; loading one column loads every column of the scope's rows that is
 // not loaded yet, unless the context says [WithoutPrefetch].
 //
+// When the rows an association needs are in the request cache (or one batch
+// load puts them there), Load fills it straight from the cache, without a
+// GORM statement: a per-record Load then costs a lookup and a copy. GORM's
+// logger shows nothing for such an association; Stats and the Observer
+// count it as a served statement. Whatever the cache cannot prove
+// identical goes through GORM's preload.
+//
 // Load works without a request cache too, for the records given. Errors
 // match [ErrInvalidDest], [ErrNotModel] or [ErrUnknownName], or are the
 // database's.

@@ -55,8 +55,9 @@ const (
 
 // loadFast loads association name of the records in rv by the fast path,
 // and the nested names (relative to it: "Product" for "Lines.Product") of
-// the records it loads. Unless it reports fastDone it has changed nothing (Stats included), and
-// the association must go through GORM's preload instead.
+// the records it loads. Unless it reports fastDone it has changed nothing
+// (Stats included), and the association must go through GORM's preload
+// instead.
 func loadFast(db *gorm.DB, sch *schema.Schema, rv reflect.Value, name string, nested []string) (fastOutcome, error) {
 	if forceSlowLoad.Load() || forceReplay.Load() || db.Error != nil || db.DryRun || db.QueryFields || len(db.Statement.Joins) > 0 ||
 		logsSQL(db) { // GORM's logger would print the statement (observe.go)
@@ -98,7 +99,8 @@ func loadFast(db *gorm.DB, sch *schema.Schema, rv reflect.Value, name string, ne
 	if err != nil || out != fastDone {
 		return out, err
 	}
-	if done, err := fr.assign(db, rv, recs, res, nested); err != nil {
+	served := func() { st.served(db, v, t, p) } // observer and N+1 report, as serve tells them
+	if done, err := fr.assign(db, rv, recs, res, nested, served); err != nil {
 		return fastDone, err
 	} else if !done {
 		v.s.mu.Lock()
@@ -106,7 +108,6 @@ func loadFast(db *gorm.DB, sch *schema.Schema, rv reflect.Value, name string, ne
 		v.s.mu.Unlock()
 		return fastSlow, nil
 	}
-	st.served(db, v, t, p)
 	fastLoads.Add(1)
 	return fastDone, nil
 }
@@ -234,8 +235,8 @@ func (st *state) fastLookup(db *gorm.DB, v ctxVal, p *plan) (*result, *tableCach
 // on (or appended to) the records whose key it holds; records sharing a
 // key share a pointer. It reports false, having changed nothing, when a
 // row cannot be copied exactly or matches no record (GORM's preload then
-// reports its own error).
-func (fr *fastRel) assign(db *gorm.DB, rv reflect.Value, recs []fastRecord, res *result, nested []string) (bool, error) {
+// reports its own error). served is called once the rows are known to fit.
+func (fr *fastRel) assign(db *gorm.DB, rv reflect.Value, recs []fastRecord, res *result, nested []string, served func()) (bool, error) {
 	ff := fr.fillFor(res.cols)
 	if ff == nil || ff.pos < 0 {
 		return false, nil
@@ -273,6 +274,8 @@ func (fr *fastRel) assign(db *gorm.DB, rv reflect.Value, recs []fastRecord, res 
 		}
 		rowKeys[i] = k
 	}
+
+	served() // the statement is answered: told before its own preloads run, as serve tells it
 
 	// The new records, each row copied once. GORM's preload loads their
 	// nested associations (the query's own preloads) before it assigns

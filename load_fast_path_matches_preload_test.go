@@ -328,7 +328,7 @@ func TestLoadFastPathCountsWhatPreloadCounts(t *testing.T) {
 				}
 				prefetch.ForceSlowLoad(false)
 				slow, fast := runs[0], runs[1]
-				requireSameObservations(t, slow.obs, fast.obs, "slow vs fast Load")
+				requireSameObservations(t, slow.obs, fast.obs, "Load fast path against GORM's preload")
 				require.Equal(t, slow.queries, fast.queries, "statements at the driver")
 				require.Equal(t, slow.stats, fast.stats, "Stats")
 				require.Equal(t, slow.rec.served, fast.rec.served, "Observer: served")

@@ -17,6 +17,7 @@ import (
 // per-record Load of cached rows allocates.
 
 func TestLoadTakesTheFastPathWhenItCan(t *testing.T) {
+	skipWhenReferenceForced(t)
 	each(t, prefetch.Plugin{}, func(t *testing.T, e *env) {
 		e.seed(t, 12, 2)
 		cases := []struct {
@@ -132,6 +133,7 @@ func TestLoadFastPathCostsTheQueriesPreloadCosts(t *testing.T) {
 }
 
 func TestPerRecordLoadOfCachedRowsAllocatesLittle(t *testing.T) {
+	skipWhenReferenceForced(t)
 	e := openSQLite(t, prefetch.Plugin{})
 	e.seed(t, 50, 2)
 	_, db := e.request()
@@ -146,4 +148,12 @@ func TestPerRecordLoadOfCachedRowsAllocatesLittle(t *testing.T) {
 		i++
 	})
 	require.LessOrEqual(t, allocs, 20.0, "allocations per cached per-record Load")
+}
+
+// skipWhenReferenceForced skips a test of the fast path itself when the
+// whole binary runs on the reference path (PREFETCH_FORCE_REPLAY).
+func skipWhenReferenceForced(t *testing.T) {
+	if prefetch.ReferencePathForced() {
+		t.Skip("PREFETCH_FORCE_REPLAY: the fast path is off")
+	}
 }
