@@ -217,5 +217,3 @@ func (p *proxy) setCut(cut bool) {
 		p.conns = map[net.Conn]struct{}{}
 	}
 }
-
-
