@@ -64,7 +64,7 @@ func newStoreAt(t *testing.T, addr string, opts redisstore.Options) *redisstore.
 	return s
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return c
