@@ -50,6 +50,7 @@ func postgresDSN(t *testing.T) string {
 // test's own (a table prefix) and keys of its own (a key prefix).
 type world struct {
 	dsn, redis, tables, keys string
+	timeout                  time.Duration // of the store's calls; 0 means 500ms
 }
 
 func newWorld(t *testing.T) world {
@@ -88,6 +89,13 @@ type instance struct {
 }
 
 func (w world) instance(t testing.TB) *instance {
+	return w.instanceAt(t, w.redis, 500*time.Millisecond)
+}
+
+// instanceAt opens an instance whose store reaches Redis at addr (a proxy)
+// and gives up after timeout.
+func (w world) instanceAt(t testing.TB, addr string, timeout time.Duration) *instance {
+	w.redis, w.timeout = addr, timeout
 	in, closeIt, err := w.open()
 	require.NoError(t, err)
 	t.Cleanup(closeIt)
@@ -100,7 +108,11 @@ func (w world) open() (*instance, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := redisstore.Dial(w.redis, redisstore.Options{Prefix: w.keys, Timeout: 500 * time.Millisecond})
+	timeout := w.timeout
+	if timeout == 0 {
+		timeout = 500 * time.Millisecond
+	}
+	store, err := redisstore.Dial(w.redis, redisstore.Options{Prefix: w.keys, Timeout: timeout})
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, nil, err
@@ -112,7 +124,7 @@ func (w world) open() (*instance, func(), error) {
 			Store:         store,
 			Models:        []any{&Owner{}, &Item{}},
 			Unpartitioned: true,
-			Timeout:       500 * time.Millisecond,
+			Timeout:       timeout,
 		}})
 	}
 	if err != nil {
