@@ -51,6 +51,7 @@ func postgresDSN(t *testing.T) string {
 type world struct {
 	dsn, redis, tables, keys string
 	timeout                  time.Duration // of the store's calls; 0 means 500ms
+	silence                  time.Duration // the stores' MemberSilence; 0 means the default
 }
 
 func newWorld(t *testing.T) world {
@@ -89,13 +90,13 @@ type instance struct {
 }
 
 func (w world) instance(t testing.TB) *instance {
-	return w.instanceAt(t, w.redis, 500*time.Millisecond)
+	return w.instanceAt(t, w.redis, 500*time.Millisecond, 0)
 }
 
 // instanceAt opens an instance whose store reaches Redis at addr (a proxy)
 // and gives up after timeout.
-func (w world) instanceAt(t testing.TB, addr string, timeout time.Duration) *instance {
-	w.redis, w.timeout = addr, timeout
+func (w world) instanceAt(t testing.TB, addr string, timeout, silence time.Duration) *instance {
+	w.redis, w.timeout, w.silence = addr, timeout, silence
 	in, closeIt, err := w.open()
 	require.NoError(t, err)
 	t.Cleanup(closeIt)
@@ -112,7 +113,7 @@ func (w world) open() (*instance, func(), error) {
 	if timeout == 0 {
 		timeout = 500 * time.Millisecond
 	}
-	store, err := redisstore.Dial(w.redis, redisstore.Options{Prefix: w.keys, Timeout: timeout})
+	store, err := redisstore.Dial(w.redis, redisstore.Options{Prefix: w.keys, Timeout: timeout, MemberSilence: w.silence})
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, nil, err

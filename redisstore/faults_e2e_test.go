@@ -14,9 +14,10 @@ import (
 )
 
 // Two instances write and read through the plugin while Redis restarts,
-// pauses past the timeout, and both instances' connections to it are cut:
-// every GORM call succeeds, and no read that starts after a write returned
-// sees an older version.
+// pauses past the timeout, and the instances' connections to it are cut
+// (both, or one alone while the other still reaches Redis): every GORM call
+// succeeds, and no read that starts after a write returned sees an older
+// version.
 func TestFaultsNeverFailAQueryNorServeAStaleRow(t *testing.T) {
 	r := startRedis(t)
 	w := newWorld(t)
@@ -24,7 +25,10 @@ func TestFaultsNeverFailAQueryNorServeAStaleRow(t *testing.T) {
 	const items = 20
 	w.seed(t, 1, items)
 	pa, pb := newProxy(t, r.addr()), newProxy(t, r.addr())
-	ins := []*instance{w.instanceAt(t, pa.addr(), 50*time.Millisecond), w.instanceAt(t, pb.addr(), 50*time.Millisecond)}
+	// MemberSilence no longer than the timeout: a write whose invalidation
+	// failed returns only once the other instance stopped serving.
+	const timeout, silence = 50 * time.Millisecond, 40 * time.Millisecond
+	ins := []*instance{w.instanceAt(t, pa.addr(), timeout, silence), w.instanceAt(t, pb.addr(), timeout, silence)}
 
 	var settled [items + 1]atomic.Int64
 	var done atomic.Bool
@@ -76,9 +80,9 @@ func TestFaultsNeverFailAQueryNorServeAStaleRow(t *testing.T) {
 		}()
 	}
 	faults := map[string]int{}
-	for i := range 12 {
+	for i := range 16 {
 		time.Sleep(250 * time.Millisecond)
-		switch i % 3 {
+		switch i % 4 {
 		case 0:
 			pa.setCut(true)
 			pb.setCut(true)
@@ -94,6 +98,12 @@ func TestFaultsNeverFailAQueryNorServeAStaleRow(t *testing.T) {
 		case 2:
 			r.restart()
 			faults["restart"]++
+		case 3: // one instance alone loses Redis: the other must stop serving
+			p := []*proxy{pa, pb}[i/4%2]
+			p.setCut(true)
+			time.Sleep(150 * time.Millisecond)
+			p.setCut(false)
+			faults["cut one"]++
 		}
 	}
 	time.Sleep(250 * time.Millisecond)

@@ -17,20 +17,22 @@ import (
 // free of braces whatever the space's name holds.
 //
 //	<space>m                       the meta hash (see scripts.go)
+//	<space>w                       the members: processes by last heartbeat (membership.go)
 //	<space>r:<len(table)>:<table><key>  a row: entries by partition
 //
 // The length prefix keeps ("ab", "c") and ("a", "bc") apart.
 
 // spaceKeys are the key names of one space, computed once per space.
 type spaceKeys struct {
-	prefix string // <prefix>:{<hash>}:
-	meta   string // prefix + "m"
+	prefix  string // <prefix>:{<hash>}:
+	meta    string // prefix + "m"
+	members string // prefix + "w"
 }
 
 func newSpaceKeys(prefix, space string) *spaceKeys {
 	sum := sha256.Sum256([]byte(space))
 	p := prefix + ":{" + hex.EncodeToString(sum[:16]) + "}:"
-	return &spaceKeys{prefix: p, meta: p + "m"}
+	return &spaceKeys{prefix: p, meta: p + "m", members: p + "w"}
 }
 
 // tableName is "<len>:<table>", the part of row keys and key fields that

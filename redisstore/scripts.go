@@ -22,20 +22,28 @@ import "github.com/redis/go-redis/v9"
 // (a restart, a flush, an eviction: Redis evicts a hash whole) loses the
 // epoch too, and every lease and entry taken before is refused.
 
-// readScript returns {epoch, clock, space version, table version, entries...}
-// and creates the epoch (ARGV[1], a fresh random candidate) on first use.
-// ARGV[2] is the table's field ("" for a lease of the space), ARGV[3] the
-// partition.
+// readScript returns {epoch, clock, space version, table version,
+// entries...} and creates the epoch (ARGV[1], a fresh random candidate) on
+// first use. ARGV[2] is the table's field ("" for a lease of the space),
+// ARGV[3] the partition. It records the caller (ARGV[4]) as a live member
+// of the space (KEYS[2], see membership.go), and returns no entries (all
+// misses) while a member has been silent for more than ARGV[5] ms: that
+// member may hold an invalidation it could not deliver.
 var readScript = redis.NewScript(`
-local m = KEYS[1]
+local m, w = KEYS[1], KEYS[2]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local e = redis.call('HGET', m, 'e')
 if not e then
   e = ARGV[1]
   redis.call('HSET', m, 'e', e)
 end
+redis.call('ZADD', w, now, ARGV[4])
 local v = redis.call('HMGET', m, 'c', 's', ARGV[2])
 local out = {e, v[1] or '0', v[2] or '0', v[3] or '0'}
-for i = 2, #KEYS do
+local oldest = redis.call('ZRANGE', w, 0, 0, 'WITHSCORES')
+if tonumber(oldest[2]) < now - tonumber(ARGV[5]) then return out end
+for i = 3, #KEYS do
   out[#out + 1] = redis.call('HGET', KEYS[i], ARGV[3])
 end
 return out
@@ -73,7 +81,8 @@ return 1
 
 // invalidateScript takes the next clock value and stamps it on the space
 // (ARGV[1] == 's'), the table (ARGV[1] == 't', field ARGV[2]) or the keys
-// (fields ARGV[4..]), deleting the keys' rows in every partition; then it
+// (fields ARGV[5..], rows KEYS[3..]), deleting the keys' rows in every
+// partition, and records the caller (ARGV[4]) as a live member; then it
 // prunes key versions older than the lease lifetime (ARGV[3] ms), one HSCAN
 // step per call, raising the floor to the highest clock it pruned. A lease
 // below the floor was taken before an invalidation older than the lease
@@ -88,8 +97,9 @@ elseif ARGV[1] == 't' then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[2], now, ARGV[4])
 local stamp = clock .. ':' .. now
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   redis.call('HSET', m, ARGV[2 + i], stamp)
   redis.call('DEL', KEYS[i])
 end
@@ -106,4 +116,31 @@ for i = 1, #items, 2 do
 end
 redis.call('HSET', m, 'p', scan[1], 'f', floor)
 return clock
+`)
+
+// heartbeatScript records member ARGV[1] as live (now, by Redis's clock)
+// in the members set KEYS[2]. With ARGV[2] == '1' the member had an
+// invalidation it could not deliver, so it invalidates the whole space
+// first. Members silent for more than ARGV[3] ms are removed as gone, and
+// their removal invalidates the whole space too (whatever they wrote last
+// may not have been delivered). With ARGV[4] == '1' the member leaves.
+var heartbeatScript = redis.NewScript(`
+local m, w = KEYS[1], KEYS[2]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local invalidate = ARGV[2] == '1'
+local cutoff = '(' .. (now - tonumber(ARGV[3]))
+if #redis.call('ZRANGEBYSCORE', w, '-inf', cutoff, 'LIMIT', 0, 1) > 0 then
+  redis.call('ZREMRANGEBYSCORE', w, '-inf', cutoff)
+  invalidate = true
+end
+if invalidate then
+  redis.call('HSET', m, 's', redis.call('HINCRBY', m, 'c', 1))
+end
+if ARGV[4] == '1' then
+  redis.call('ZREM', w, ARGV[1])
+else
+  redis.call('ZADD', w, now, ARGV[1])
+end
+return 1
 `)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gorm-prefetch/prefetch"
@@ -32,6 +31,21 @@ type Options struct {
 	// several stores (and tests). Default "prefetch".
 	Prefix string
 
+	// MemberSilence is how long a process may go without reaching Redis
+	// before every process stops serving from the shared cache (until it
+	// is heard from again, or gone): the bound on how long an invalidation
+	// a process could not deliver may leave a stale row readable
+	// elsewhere (none at all if it is no longer than the plugin's
+	// Shared.Timeout: see membership.go). Each store heartbeats every
+	// MemberSilence/4. Default 500ms.
+	MemberSilence time.Duration
+
+	// MemberGone is how long a process may stay silent before the others
+	// count it as gone (a crash) and serve again, invalidating the whole
+	// space as they do. Default 30s. See the package documentation for
+	// what a process cut off from Redis for longer can cost.
+	MemberGone time.Duration
+
 	// DialTimeout, ReadTimeout and WriteTimeout configure the client Dial
 	// creates (New takes a client configured by the caller). Each defaults
 	// to Timeout.
@@ -46,14 +60,23 @@ type Store struct {
 	timeout  time.Duration
 	lifetime time.Duration
 	prefix   string
-	spaces   sync.Map // space name -> *spaceKeys
+	member   // membership.go
 }
 
 var _ prefetch.SharedStore = (*Store)(nil)
 
 func (o *Options) withDefaults() error {
-	if o.Timeout < 0 || o.LeaseLifetime < 0 || o.DialTimeout < 0 || o.ReadTimeout < 0 || o.WriteTimeout < 0 {
+	if o.Timeout < 0 || o.LeaseLifetime < 0 || o.DialTimeout < 0 || o.ReadTimeout < 0 || o.WriteTimeout < 0 || o.MemberSilence < 0 || o.MemberGone < 0 {
 		return fmt.Errorf("%w: negative duration", ErrBadOptions)
+	}
+	if o.MemberSilence == 0 {
+		o.MemberSilence = 500 * time.Millisecond
+	}
+	if o.MemberGone == 0 {
+		o.MemberGone = 30 * time.Second
+	}
+	if o.MemberGone <= o.MemberSilence {
+		return fmt.Errorf("%w: MemberGone (%v) must exceed MemberSilence (%v)", ErrBadOptions, o.MemberGone, o.MemberSilence)
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 100 * time.Millisecond
@@ -93,7 +116,9 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("%w: the client needs ContextTimeoutEnabled for calls to end at Options.Timeout", ErrBadOptions)
 		}
 	}
-	return &Store{client: client, timeout: opts.Timeout, lifetime: opts.LeaseLifetime, prefix: opts.Prefix}, nil
+	s := &Store{client: client, timeout: opts.Timeout, lifetime: opts.LeaseLifetime, prefix: opts.Prefix}
+	s.member.start(s, opts.MemberSilence, opts.MemberGone)
+	return s, nil
 }
 
 // Dial returns a store on a new client of the Redis at addr (host:port),
@@ -118,21 +143,20 @@ func Dial(addr string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the client if Dial created it; a client given to New stays
-// open (its owner closes it).
+// Close stops the heartbeats and leaves every space (delivering first, as
+// a whole-space invalidation, any invalidation that failed), then closes
+// the client if Dial created it; a client given to New stays open (its
+// owner closes it). A store must not be used after Close.
 func (s *Store) Close() error {
+	s.member.stop()
+	s.spaces.Range(func(_, v any) bool {
+		s.heartbeat(v.(*space), true)
+		return true
+	})
 	if s.owned {
 		return s.client.Close()
 	}
 	return nil
-}
-
-func (s *Store) keys(space string) *spaceKeys {
-	if k, ok := s.spaces.Load(space); ok {
-		return k.(*spaceKeys)
-	}
-	k, _ := s.spaces.LoadOrStore(space, newSpaceKeys(s.prefix, space))
-	return k.(*spaceKeys)
 }
 
 // bound returns ctx limited to the store's timeout.
@@ -158,20 +182,21 @@ func (s *Store) Read(ctx context.Context, space, partition, table string, keys [
 }
 
 func (s *Store) read(ctx context.Context, op, space, partition, table string, keys []string) ([][]byte, prefetch.SharedLease, error) {
-	sk := s.keys(space)
+	sk := s.space(space).keys
 	tn := tableName(table)
-	rk := make([]string, 1+len(keys))
-	rk[0] = sk.meta
+	rk := make([]string, 2+len(keys))
+	rk[0], rk[1] = sk.meta, sk.members
 	for i, k := range keys {
-		rk[1+i] = sk.row(tn, k)
+		rk[2+i] = sk.row(tn, k)
 	}
 	at := time.Now()
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	res, err := readScript.Run(ctx, s.client, rk, newEpoch(), tableField(tn), partition).Slice()
+	res, err := readScript.Run(ctx, s.client, rk, newEpoch(), tableField(tn), partition, s.id, s.silence.Milliseconds()).Slice()
 	if err != nil {
 		return nil, prefetch.SharedLease{}, unavailable(op, err)
 	}
+	s.heard()
 	lease, spaceV, tableV, err := parseHead(res, len(keys))
 	if err != nil {
 		return nil, prefetch.SharedLease{}, unavailable(op, err)
@@ -179,7 +204,7 @@ func (s *Store) read(ctx context.Context, op, space, partition, table string, ke
 	lease.At = at
 	vals := make([][]byte, len(keys))
 	now := time.Now().UnixNano()
-	for i := range keys {
+	for i := range res[4:] { // none while a member is silent
 		raw, ok := res[4+i].(string)
 		if !ok {
 			continue
@@ -195,7 +220,7 @@ func (s *Store) read(ctx context.Context, op, space, partition, table string, ke
 
 // parseHead reads the epoch, clock and versions a read script returned.
 func parseHead(res []any, n int) (lease prefetch.SharedLease, spaceV, tableV uint64, err error) {
-	if len(res) != 4+n {
+	if len(res) != 4+n && len(res) != 4 {
 		return lease, 0, 0, fmt.Errorf("script returned %d values, want %d", len(res), 4+n)
 	}
 	var nums [3]uint64
@@ -231,7 +256,7 @@ func (s *Store) Fill(ctx context.Context, lease prefetch.SharedLease, space, par
 	if ms < 1 {
 		ms = 1
 	}
-	sk := s.keys(space)
+	sk := s.space(space).keys
 	tn := tableName(table)
 	rk := make([]string, 1+len(keys))
 	rk[0] = sk.meta
@@ -257,7 +282,8 @@ func (s *Store) Fill(ctx context.Context, lease prefetch.SharedLease, space, par
 // the clock, stamps it on what it invalidates and deletes the keys' rows in
 // every partition.
 func (s *Store) Invalidate(ctx context.Context, space, table string, keys []string) error {
-	sk := s.keys(space)
+	sp := s.space(space)
+	sk := sp.keys
 	tn := tableName(table)
 	mode := "k"
 	switch {
@@ -266,18 +292,21 @@ func (s *Store) Invalidate(ctx context.Context, space, table string, keys []stri
 	case keys == nil:
 		mode = "t"
 	}
-	rk := make([]string, 1+len(keys))
-	rk[0] = sk.meta
-	args := make([]any, 3, 3+len(keys))
-	args[0], args[1], args[2] = mode, tableField(tn), s.lifetime.Milliseconds()
+	rk := make([]string, 2+len(keys))
+	rk[0], rk[1] = sk.meta, sk.members
+	args := make([]any, 4, 4+len(keys))
+	args[0], args[1], args[2], args[3] = mode, tableField(tn), s.lifetime.Milliseconds(), s.id
 	for i, k := range keys {
-		rk[1+i] = sk.row(tn, k)
+		rk[2+i] = sk.row(tn, k)
 		args = append(args, keyField(tn, k))
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	if err := invalidateScript.Run(ctx, s.client, rk, args...).Err(); err != nil {
+		s.undelivered(sp) // the next heartbeat invalidates the whole space
+		s.waitSilence(ctx)
 		return unavailable("invalidate", err)
 	}
+	s.heard()
 	return nil
 }
