@@ -55,6 +55,20 @@
 // ContextTimeoutEnabled, or a paused Redis would hold calls for the
 // client's read timeout.
 //
+// An invalidation that fails leaves the old row in Redis, where processes
+// that still reach it would serve it. So stores are members of the spaces
+// they use and heartbeat (membership.go): while any member has been silent
+// for more than Options.MemberSilence, Reads serve nothing; a failed
+// Invalidate returns only once that has happened (within the call's
+// deadline), and the member's next heartbeat invalidates the whole space
+// before it counts as live again. A member silent for Options.MemberGone is
+// removed as crashed, with a whole-space invalidation. What remains: a
+// process cut off from Redis for longer than MemberGone while it keeps
+// writing to the database can leave stale rows readable until it reaches
+// Redis again; so can one that never reached Redis since Redis last
+// restarted; and one whose members set an allkeys eviction policy evicted.
+// Use noeviction or a volatile-* policy: only entries carry TTLs.
+//
 // # Why go-redis
 //
 // github.com/redis/go-redis/v9 is the client most Go services already hold
