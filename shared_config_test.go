@@ -24,7 +24,9 @@ type Tinted struct {
 
 func (Tinted) SharedCacheTTL() time.Duration { return time.Minute }
 
-type otherProducts struct{ Code string `gorm:"primaryKey"` }
+type otherProducts struct {
+	Code string `gorm:"primaryKey"`
+}
 
 func (otherProducts) TableName() string { return "products" }
 
