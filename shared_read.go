@@ -239,6 +239,9 @@ func (st *state) fill(ctx context.Context, s *store, f *sharedFill, res *result)
 	cctx, cancel := sh.timeout(context.WithoutCancel(ctx))
 	err := sh.cfg.Store.Fill(cctx, f.lease, sh.space, f.part, f.t.norm, keys, vals, f.t.ttl)
 	cancel()
+	if s == nil {
+		return // Warm
+	}
 	s.mu.Lock()
 	s.c.SharedRoundTrips++
 	if err != nil {
