@@ -74,3 +74,29 @@ func TestHandlesWithOtherSearchPathsNeverShareRows(t *testing.T) {
 		require.Equal(t, "product a", productName(t, e.db, 1))
 	})
 }
+
+// Handles logged in as different roles (row-level security, grants) never
+// read each other's rows; a write through either reaches the other's.
+func TestHandlesUnderOtherRolesNeverShareRows(t *testing.T) {
+	forEachDB(t, "postgres", func(t *testing.T, dialect string) {
+		e := openShared(t, dialect, nil)
+		e.seedProducts(t, 2)
+		role := e.newRole(t, "reader")
+		pgAdmin(t, e.dsn, "GRANT USAGE ON SCHEMA "+e.schema+" TO "+role,
+			"GRANT SELECT, UPDATE ON ALL TABLES IN SCHEMA "+e.schema+" TO "+role)
+		dsn := e.dsn
+		e.dsn += " role=" + role
+		_, c, cCount := e.openHandle(t, true)
+		e.dsn = dsn
+		var who string
+		require.NoError(t, c.Raw("SELECT current_user").Scan(&who).Error)
+		require.Equal(t, role, who)
+
+		require.Equal(t, "product a", productName(t, e.db, 1))
+		require.EqualValues(t, 1, queriesOf(t, cCount, func() { require.Equal(t, "product a", productName(t, c, 1)) }),
+			"another role never reads the first one's rows")
+		require.Zero(t, queriesOf(t, cCount, func() { productName(t, c, 1) }))
+		require.NoError(t, req(e.b).Model(&Product{ID: 1}).Update("name", "new").Error)
+		require.Equal(t, "new", productName(t, c, 1))
+	})
+}

@@ -68,7 +68,8 @@ type sharedFill struct {
 // request cache they were put in. It returns nil when the statement must
 // go on to the database.
 func (st *state) sharedServe(db *gorm.DB, s *store, p *plan) (*result, *tableCache) {
-	if st.shared == nil || !p.byKey || !p.answerableOnceLoaded() {
+	if st.shared == nil || !p.byKey || !p.answerableOnceLoaded() || s.maxAge > 0 {
+		// WithMaxAge asks for rows younger than shared ones may be.
 		return nil, nil
 	}
 	sht, part := st.sharedGate(db, p.table, p.sch)
@@ -268,7 +269,7 @@ type sharedBatch struct {
 // cache, puts the hits in the request cache and returns the keys still to
 // load (batchLoad in scope.go).
 func (st *state) sharedBatchRead(db *gorm.DB, ctx context.Context, s *store, b *batch, vals []any, mark loadMark) ([]any, *sharedBatch) {
-	if st.shared == nil || !b.byKey || len(vals) == 0 {
+	if st.shared == nil || !b.byKey || len(vals) == 0 || s.maxAge > 0 {
 		return vals, nil
 	}
 	sht, part := st.sharedGate(db, b.table, b.sch)
