@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/gorm-prefetch/prefetch"
 	"github.com/stretchr/testify/require"
@@ -195,4 +196,19 @@ func TestBatchLoadsByKeyReadTheSharedCacheInOneRoundTrip(t *testing.T) {
 func (e *sharedEnv) seed(t *testing.T, customers, ordersPer int) {
 	t.Helper()
 	(&env{plain: e.plain}).seed(t, customers, ordersPer)
+}
+
+// WithMaxAge bounds the age of every row a request serves: shared rows
+// may be older, so such a request does not read them.
+func TestRequestsWithAMaxAgeDoNotReadTheSharedCache(t *testing.T) {
+	forEachDB(t, "", func(t *testing.T, dialect string) {
+		e := openShared(t, dialect, nil)
+		e.seedProducts(t, 1)
+		require.Equal(t, "product a", productName(t, e.db, 1))
+		ctx := prefetch.NewContext(context.Background(), prefetch.WithMaxAge(time.Second))
+		require.EqualValues(t, 1, queriesOf(t, e.count, func() {
+			require.NoError(t, e.db.WithContext(ctx).First(&Product{}, 1).Error)
+		}))
+		require.Zero(t, prefetch.StatsOf(ctx).SharedRoundTrips)
+	})
 }

@@ -68,7 +68,8 @@ type sharedFill struct {
 // request cache they were put in. It returns nil when the statement must
 // go on to the database.
 func (st *state) sharedServe(db *gorm.DB, s *store, p *plan) (*result, *tableCache) {
-	if st.shared == nil || !p.byKey || !p.answerableOnceLoaded() {
+	if st.shared == nil || !p.byKey || !p.answerableOnceLoaded() || s.maxAge > 0 {
+		// WithMaxAge asks for rows younger than shared ones may be.
 		return nil, nil
 	}
 	sht, part := st.sharedGate(db, p.table, p.sch)
@@ -239,6 +240,9 @@ func (st *state) fill(ctx context.Context, s *store, f *sharedFill, res *result)
 	cctx, cancel := sh.timeout(context.WithoutCancel(ctx))
 	err := sh.cfg.Store.Fill(cctx, f.lease, sh.space, f.part, f.t.norm, keys, vals, f.t.ttl)
 	cancel()
+	if s == nil {
+		return // Warm
+	}
 	s.mu.Lock()
 	s.c.SharedRoundTrips++
 	if err != nil {
@@ -265,7 +269,7 @@ type sharedBatch struct {
 // cache, puts the hits in the request cache and returns the keys still to
 // load (batchLoad in scope.go).
 func (st *state) sharedBatchRead(db *gorm.DB, ctx context.Context, s *store, b *batch, vals []any, mark loadMark) ([]any, *sharedBatch) {
-	if st.shared == nil || !b.byKey || len(vals) == 0 {
+	if st.shared == nil || !b.byKey || len(vals) == 0 || s.maxAge > 0 {
 		return vals, nil
 	}
 	sht, part := st.sharedGate(db, b.table, b.sch)
