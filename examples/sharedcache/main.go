@@ -7,7 +7,10 @@
 //	go run .
 //
 // It runs on the in-process store (memstore), which shares rows between
-// the handles of one process.
+// the handles of one process, or on Redis, which shares them between
+// processes too:
+//
+//	go run . -redis 127.0.0.1:6379
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 
 	"github.com/gorm-prefetch/prefetch"
 	"github.com/gorm-prefetch/prefetch/memstore"
+	"github.com/gorm-prefetch/prefetch/redisstore"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -44,6 +48,10 @@ type Order struct {
 	Qty       int
 }
 
+// redisAddr is the Redis to share rows through; empty means the in-process
+// store.
+var redisAddr = flag.String("redis", "", "address (host:port) of a Redis to share rows through; empty: the in-process store")
+
 func main() {
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "sharedcache")
@@ -53,7 +61,8 @@ func main() {
 	defer os.RemoveAll(dir)
 	dsn := filepath.Join(dir, "shop.db") + "?_journal_mode=WAL&_busy_timeout=5000"
 
-	store := newStore()
+	store, closeStore := newStore()
+	defer closeStore()
 	open := func() *gorm.DB {
 		db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{Logger: logger.Discard})
 		if err != nil {
@@ -123,7 +132,19 @@ func request(db *gorm.DB, name string) {
 		name, total, st.Queries, st.SharedHits, st.SharedMisses, st.SharedRoundTrips)
 }
 
-// newStore returns the shared store: the in-process one.
-func newStore() prefetch.SharedStore {
-	return memstore.New(memstore.Options{MaxEntries: 10_000})
+// newStore returns the shared store, the in-process one or Redis, and what
+// closes it.
+func newStore() (prefetch.SharedStore, func()) {
+	if *redisAddr == "" {
+		fmt.Println("store: in-process (memstore)")
+		return memstore.New(memstore.Options{MaxEntries: 10_000}), func() {}
+	}
+	fmt.Printf("store: Redis at %s\n", *redisAddr)
+	// The keys of one run are kept apart from any other run's by a prefix
+	// of their own (a real application keeps the default).
+	s, err := redisstore.Dial(*redisAddr, redisstore.Options{Prefix: fmt.Sprintf("sharedcache-example:%d", time.Now().UnixNano())})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return s, func() { _ = s.Close() }
 }
