@@ -32,7 +32,8 @@ func twoMembers(t *testing.T, silence, gone time.Duration) (a, b *redisstore.Sto
 	prefix := uniquePrefix(t)
 	opts := redisstore.Options{Prefix: prefix, Timeout: 100 * time.Millisecond, MemberSilence: silence, MemberGone: gone}
 	a, b = newStoreAt(t, p.addr(), opts), newStoreAt(t, redisAddr(t), opts)
-	fillOne(t, a, "one") // a is a member of the space
+	fillOne(t, a, "one") // a uses the space: its heartbeats make it a member
+	time.Sleep(silence)
 	return a, b, p
 }
 
