@@ -221,13 +221,21 @@ func (st *state) fill(ctx context.Context, s *store, f *sharedFill, res *result)
 	if time.Since(f.lease.At) > sh.cfg.LeaseLifetime {
 		return
 	}
+	if _, unkeyed := st.unkeyed.Load(f.t.name + "\x00" + f.t.ident); unkeyed {
+		return // the model's key does not name the table's rows
+	}
 	keys := make([]string, 0, len(res.rows))
 	vals := make([][]byte, 0, len(res.rows))
+	seen := make(map[any]bool, len(res.rows))
 	for _, row := range res.rows {
 		k, ok := f.t.keyOf(res.cols, row)
 		if !ok {
 			continue
 		}
+		if seen[k] {
+			return // a key repeated: rows cannot be named by it
+		}
+		seen[k] = true
 		b, ok := encodeRow(res.cols, row)
 		if !ok {
 			continue
