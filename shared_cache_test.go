@@ -234,3 +234,28 @@ func TestRowsOfARepeatedKeyAreNeverShared(t *testing.T) {
 		require.Zero(t, e.store.fills.Load())
 	})
 }
+
+// The stale-set race in a batch load: the chunk's rows are read, another
+// handle writes one of them before the fill; that row is not kept.
+func TestABatchLoadNeverFillsARowWrittenAfterItsRead(t *testing.T) {
+	forEachDB(t, "", func(t *testing.T, dialect string) {
+		e := openShared(t, dialect, nil)
+		e.seed(t, 10, 1)
+		hook := func() {
+			require.NoError(t, req(e.b).Model(&Customer{ID: 3}).Update("name", "new").Error)
+		}
+		prefetch.SharedBeforeFill.Store(&hook)
+		db := req(e.db)
+		var orders []Order
+		require.NoError(t, db.Order("id").Find(&orders).Error)
+		for _, o := range orders {
+			require.NoError(t, db.First(&Customer{}, o.CustomerID).Error)
+		}
+		require.Nil(t, prefetch.SharedBeforeFill.Load(), "the hook ran")
+		var c Customer
+		require.NoError(t, req(e.b).First(&c, 3).Error)
+		require.Equal(t, "new", c.Name)
+		require.NoError(t, req(e.db).First(&c, 3).Error)
+		require.Equal(t, "new", c.Name)
+	})
+}
