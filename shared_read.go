@@ -196,6 +196,9 @@ func (t *sharedTable) keyOf(cols []string, row []any) (any, bool) {
 // sharedFetched fills the rows a by-key statement read from the database
 // after its shared read missed (fetch in serve.go).
 func (st *state) sharedFetched(db *gorm.DB, s *store, p *plan, res *result) {
+	if st.shared == nil {
+		return
+	}
 	v, ok := db.Statement.Settings.LoadAndDelete(sharedLeaseKey{})
 	if !ok || p.cols != nil || res.err != nil {
 		return
