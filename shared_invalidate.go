@@ -29,9 +29,14 @@ func (st *state) sharedChanged(db *gorm.DB, c *change) {
 	if sh == nil || !sh.names(c) {
 		return
 	}
-	if tx := trackedTx(db.Statement.ConnPool); tx != nil && !tx.rawEnded() {
+	cp := db.Statement.ConnPool
+	if tx := trackedTx(cp); tx != nil && !tx.rawEnded() {
 		tx.noteSharedStats(storeOf(db.Statement.Context))
 		return // delivered at Commit (txPool.Commit)
+	} else if _, inTx := cp.(gorm.TxCommitter); inTx && tx == nil && sh.untracked.CompareAndSwap(false, true) {
+		db.Logger.Warn(db.Statement.Context, "prefetch: a write to a shared table ran in a transaction the plugin does not track "+
+			"(begun on db.Connection or given to GORM): it is delivered to the shared cache before its commit; "+
+			"see docs/shared-cache.md")
 	}
 	st.sharedDeliver(db.Statement.Context, storeOf(db.Statement.Context), c)
 }
@@ -43,7 +48,7 @@ func (st *state) sharedDeliver(ctx context.Context, s *store, c *change) {
 	if sh == nil || !sh.names(c) {
 		return
 	}
-	calls, errs := sh.deliver(context.WithoutCancel(ctx), c)
+	calls, errs := sh.deliver(context.WithoutCancel(ctx), c, st.sharedObserver())
 	if s != nil {
 		s.mu.Lock()
 		s.c.SharedInvalidations += int64(calls)
@@ -76,14 +81,18 @@ func (sh *shared) names(c *change) bool {
 // "everything", tables, keys of tables (by table when they are keys of
 // another row identity). It returns the calls made and how many failed;
 // any failure fences the space.
-func (sh *shared) deliver(ctx context.Context, c *change) (calls, errs int) {
+func (sh *shared) deliver(ctx context.Context, c *change, o SharedObserver) (calls, errs int) {
 	send := func(table string, keys []string) {
 		cctx, cancel := sh.timeout(ctx)
 		defer cancel()
 		calls++
-		if err := sh.cfg.Store.Invalidate(cctx, sh.space, table, keys); err != nil {
+		err := sh.cfg.Store.Invalidate(cctx, sh.space, table, keys)
+		if err != nil {
 			errs++
 			sh.fence.fail(sh.cfg.Store, sh.space, sh.cfg.Timeout)
+		}
+		if o != nil {
+			o.SharedInvalidated(ctx, table, len(keys), err)
 		}
 	}
 	if c.all {

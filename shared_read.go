@@ -137,6 +137,9 @@ func (st *state) sharedRead(ctx context.Context, s *store, t *sharedTable, part 
 	cctx, cancel := sh.timeout(ctx)
 	vals, lease, err := sh.cfg.Store.Read(cctx, sh.space, part, t.norm, names)
 	cancel()
+	if o := st.sharedObserver(); o != nil {
+		defer func() { o.SharedRead(ctx, t.name, hitsOf(vals), len(keys)-hitsOf(vals), err) }()
+	}
 	if err != nil || len(vals) != len(keys) {
 		s.mu.Lock()
 		s.c.SharedRoundTrips++
@@ -176,6 +179,17 @@ func (st *state) sharedRead(ctx context.Context, s *store, t *sharedTable, part 
 	return &sharedFill{t: t, part: part, lease: lease}, hits
 }
 
+// hitsOf counts the values a read found.
+func hitsOf(vals [][]byte) int {
+	n := 0
+	for _, v := range vals {
+		if v != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // keyOf returns the normalized key of a row with columns cols.
 func (t *sharedTable) keyOf(cols []string, row []any) (any, bool) {
 	parts := make([]any, len(t.pk))
@@ -196,6 +210,9 @@ func (t *sharedTable) keyOf(cols []string, row []any) (any, bool) {
 // sharedFetched fills the rows a by-key statement read from the database
 // after its shared read missed (fetch in serve.go).
 func (st *state) sharedFetched(db *gorm.DB, s *store, p *plan, res *result) {
+	if st.shared == nil {
+		return
+	}
 	v, ok := db.Statement.Settings.LoadAndDelete(sharedLeaseKey{})
 	if !ok || p.cols != nil || res.err != nil {
 		return
@@ -221,13 +238,21 @@ func (st *state) fill(ctx context.Context, s *store, f *sharedFill, res *result)
 	if time.Since(f.lease.At) > sh.cfg.LeaseLifetime {
 		return
 	}
+	if _, unkeyed := st.unkeyed.Load(f.t.name + "\x00" + f.t.ident); unkeyed {
+		return // the model's key does not name the table's rows
+	}
 	keys := make([]string, 0, len(res.rows))
 	vals := make([][]byte, 0, len(res.rows))
+	seen := make(map[any]bool, len(res.rows))
 	for _, row := range res.rows {
 		k, ok := f.t.keyOf(res.cols, row)
 		if !ok {
 			continue
 		}
+		if seen[k] {
+			return // a key repeated: rows cannot be named by it
+		}
+		seen[k] = true
 		b, ok := encodeRow(res.cols, row)
 		if !ok {
 			continue
