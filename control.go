@@ -41,6 +41,10 @@ func Clear(ctx context.Context) {
 // [ErrNotModel] for a value GORM cannot parse. Nothing is dropped when it
 // returns an error. With no cache in ctx it only checks its arguments.
 //
+// Invalidate reaches the shared cache too ([Plugin.Shared]), in every
+// process that shares its store: the rows of the table (or those keys) are
+// dropped from it.
+//
 // Writes made through GORM on a database with the plugin need no call: the
 // plugin invalidates them itself, for every request.
 func Invalidate(ctx context.Context, model any, ids ...any) error {
@@ -78,6 +82,9 @@ func Invalidate(ctx context.Context, model any, ids ...any) error {
 		}
 		targets[st] = tg
 	}
+	// The shared cache first: a read of it made before the delivery must
+	// not put the old row back in the request cache after the drop.
+	sharedInvalidate(ctx, model, ids) // shared_invalidate.go
 	for _, c := range stores {
 		c.invalidate(targets)
 	}

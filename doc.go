@@ -43,6 +43,16 @@
 // As long as the context holding it: one request. Nothing is shared between
 // request caches but invalidation. [Plugin.MaxRows] bounds each one.
 //
+// # The shared cache
+//
+// [Plugin.Shared] adds a second level for the models a [SharedCache] lists:
+// whole rows kept in a [SharedStore] (in process, or on Redis for many
+// processes) for a TTL per model, read for key lookups and batch loads by
+// key before the database, filled from what it returns, partitioned by
+// tenant and session, and invalidated by every write the plugin sees, at
+// commit inside transactions. [Warm] fills it at startup. See
+// docs/shared-cache.md.
+//
 // # Invalidation
 //
 // Every write made through a database with the plugin (Create, Save, Update,

@@ -78,3 +78,12 @@ var benchmarking = sync.OnceValue(func() bool {
 	f := flag.Lookup("test.bench")
 	return f != nil && f.Value.String() != ""
 })
+
+// SharedBeforeFill, when it holds a function, is called once between the
+// database read and the fill of the shared cache: tests make a write there
+// to force the stale-set race.
+var SharedBeforeFill = &sharedBeforeFill
+
+// FenceRetryPause is the first pause between retries of an undelivered
+// invalidation.
+var FenceRetryPause = &fenceRetryPause

@@ -91,7 +91,7 @@ func (st *state) afterRaw(db *gorm.DB) {
 	}
 	if e.end || e.release {
 		if tx != nil && e.end {
-			tx.fail()
+			tx.endedByRaw()
 		} else if onPool && st.flags.rawTx.Add(-1) < 0 {
 			st.flags.rawTx.Add(1)
 		}
@@ -127,6 +127,9 @@ func (st *state) afterRaw(db *gorm.DB) {
 	}
 	st.gens.addCascades(e.cascades)
 	c := &e.change
+	if e.ddl && st.shared != nil {
+		c.all = true // shared rows may lack a column now, or name another table
+	}
 	if !c.all {
 		for _, t := range slices.Clone(c.tables) {
 			if st.gens.isLinked(t) {
@@ -149,6 +152,7 @@ func (st *state) afterRaw(db *gorm.DB) {
 // can be known to be what a later read would return, and the plugin stops
 // caching for this database.
 func (st *state) sessionChanged(db *gorm.DB) {
+	st.sharedOff(db) // shared_read.go: the handle's space no longer says what it reads
 	if st.singleConn() {
 		return // the statement stamped everything
 	}
@@ -179,6 +183,7 @@ func (st *state) commitChange(db *gorm.DB, c *change) {
 	if tx := trackedTx(db.Statement.ConnPool); tx != nil {
 		tx.record(c)
 	}
+	st.sharedChanged(db, c) // shared_invalidate.go
 }
 
 // createdKeys returns the primary keys of the rows a Create inserted, or nil

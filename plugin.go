@@ -64,6 +64,13 @@ type Plugin struct {
 	// submodule implements it with OpenTelemetry). nil, the default, costs
 	// nothing.
 	Observer Observer
+
+	// Shared, when set, adds a shared cache behind the request cache for
+	// the models it lists: rows kept across requests (and processes, on
+	// Redis), invalidated by every write the plugin sees. nil, the
+	// default, keeps every row in its request. See [SharedCache] and
+	// docs/shared-cache.md.
+	Shared *SharedCache
 }
 
 // Name returns "prefetch", the name GORM registers the plugin under.
@@ -88,6 +95,8 @@ type state struct {
 	mu      sync.RWMutex
 	schemas map[string]*schema.Schema // by table, every model seen; protected by mu
 	links   map[string][]link         // by table, derived from schemas; nil when out of date
+
+	shared *shared // the shared cache (shared.go); nil without one
 }
 
 // Initialize registers the plugin's callbacks on db and wraps its connection
@@ -107,6 +116,13 @@ func (p Plugin) Initialize(db *gorm.DB) error {
 	}
 	st := &state{cfg: p, gens: sharedGens(p, db), naming: db.NamingStrategy, schemas: map[string]*schema.Schema{},
 		maxVars: maxVarsOf(db)}
+	if p.Shared != nil {
+		sh, err := newShared(*p.Shared, p, db)
+		if err != nil {
+			return err
+		}
+		st.shared = sh
+	}
 	if err := st.register(db); err != nil {
 		return err
 	}

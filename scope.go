@@ -309,8 +309,9 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 	}
 	mark := s.mark(st)
 	s.mu.Unlock()
+	vals, sb := st.sharedBatchRead(db, ctx, s, b, vals, mark) // shared_read.go
 	if len(vals) == 0 {
-		return nil, nil
+		return sb.loaded(b, mark.at), nil
 	}
 
 	query, vars := batchSQL(db, b, vals)
@@ -343,12 +344,13 @@ func (st *state) batchLoad(db *gorm.DB, ctx context.Context, s *store, b *batch)
 		}
 		return nil, err
 	}
+	sb.fill(ctx, res) // shared_read.go
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.c.BatchLoads++
 	s.c.Prefetched += rows
-	l := &loadedBatch{b: b, res: res, vals: vals, at: loadedAt}
+	l := sb.merge(&loadedBatch{b: b, res: res, vals: vals, at: loadedAt})
 	if !s.storable(db, st, mark) {
 		return l, nil
 	}

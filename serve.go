@@ -37,6 +37,11 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	if db.Error != nil {
 		return true // strict mode failed the statement (lazyload.go)
 	}
+	if ok && res == nil {
+		if r, tt := st.sharedServe(db, s, p); r != nil { // shared_read.go
+			res, t = r, tt
+		}
+	}
 	if !ok || res == nil {
 		return false
 	}
@@ -249,6 +254,9 @@ func (st *state) fetch(db *gorm.DB, s *store, p *plan) {
 		scanInto(db, res)
 	}
 	db.AddError(closeErr)
+	if closeErr == nil {
+		st.sharedFetched(db, s, p, res) // shared_read.go
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -22,11 +22,13 @@ import (
 // or if the store lost its state since (a restart, a flush, an eviction of
 // the versions that prove the lease current).
 //
-// Spaces name what one database handle reaches: its database, role and
-// search path, so that two handles reading different rows under one name
-// never share. Partitions name what one request may read within a space
-// (a tenant, from the partition function the shared cache is configured with): entries are kept per partition,
-// invalidations reach every partition of a key.
+// Spaces name a database (the same for every process on it). Partitions
+// name what one request may read within a space: the tenant, from the
+// partition function the shared cache is configured with, and the session
+// identity of the handle (role, search path), so that two handles reading
+// different rows under one name never share. Entries are kept per
+// partition; invalidations reach every partition of a key, so that a write
+// through any handle reaches the rows every other handle cached.
 //
 // Every method must be safe for concurrent use and must return within the
 // context's deadline; a store that cannot answer returns an error, and the

@@ -28,6 +28,30 @@ type Stats struct {
 	Evictions int64
 	// Rows is the number of rows the cache holds now.
 	Rows int64
+
+	// The shared cache's work for this request ([Plugin.Shared]); all zero
+	// without one.
+
+	// SharedHits counts rows found in the shared cache (and put in the
+	// request cache): each saved the database a row.
+	SharedHits int64
+	// SharedMisses counts keys looked up in the shared cache and not
+	// found there: each went to the database.
+	SharedMisses int64
+	// SharedFills counts rows written to the shared cache after the
+	// database returned them (a store may still refuse them, see
+	// [SharedStore]).
+	SharedFills int64
+	// SharedInvalidations counts invalidations sent to the store: one
+	// per table or key list a write changed, one per space for writes the
+	// plugin cannot read.
+	SharedInvalidations int64
+	// SharedErrors counts calls to the store that failed or timed out:
+	// reads then went to the database, failed invalidations fenced the
+	// shared cache (see docs/shared-cache.md).
+	SharedErrors int64
+	// SharedRoundTrips counts calls to the store.
+	SharedRoundTrips int64
 }
 
 // StatsOf returns the counters of the request cache in ctx, or a zero Stats

@@ -112,6 +112,9 @@ type txPool struct {
 	cache   *store     // rows read inside the transaction
 	owner   *store     // the request cache whose statements began using it
 	failed  bool       // a statement failed, or raw SQL ended the transaction: nothing more is cached
+
+	rawEnd    bool   // raw SQL ended the transaction (shared_invalidate.go)
+	sharedReq *store // the request cache counting its shared invalidations
 }
 
 // cacheFor returns the transaction's own cache, for a statement of the
@@ -176,9 +179,11 @@ func (tx *txPool) end() {
 	tx.parent.st.gens.apply(&c)
 }
 
-// Commit commits the transaction, then stamps what it wrote.
+// Commit commits the transaction, then delivers what it wrote to the
+// shared cache and stamps it.
 func (tx *txPool) Commit() error {
 	err := tx.Tx.Commit()
+	tx.sharedCommitted() // shared_invalidate.go
 	tx.end()
 	return err
 }
