@@ -109,7 +109,7 @@ func (s *Store) heartbeat(sp *space, leave bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	err := heartbeatScript.Run(ctx, s.client, []string{sp.keys.meta, sp.keys.members}, s.id, pending, s.gone.Milliseconds(), out).Err()
+	err := heartbeatScript.Run(ctx, s.client, []string{sp.keys.meta, sp.keys.members}, s.id, pending, s.gone.Milliseconds(), out, deadlineOf(ctx)).Err()
 	if err == nil {
 		sp.sent = failed
 		s.heard()

@@ -81,8 +81,9 @@ return 1
 
 // invalidateScript takes the next clock value and stamps it on the space
 // (ARGV[1] == 's'), the table (ARGV[1] == 't', field ARGV[2]) or the keys
-// (fields ARGV[5..], rows KEYS[3..]), deleting the keys' rows in every
-// partition, and records the caller (ARGV[4]) as a live member; then it
+// (fields ARGV[6..], rows KEYS[3..]), deleting the keys' rows in every
+// partition, and records the caller (ARGV[4]) as a live member unless it
+// runs after the caller's deadline (ARGV[5], Unix ms: see heartbeat); then it
 // prunes key versions older than the lease lifetime (ARGV[3] ms), one HSCAN
 // step per call, raising the floor to the highest clock it pruned. A lease
 // below the floor was taken before an invalidation older than the lease
@@ -97,10 +98,12 @@ elseif ARGV[1] == 't' then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[2], now, ARGV[4])
+if now <= tonumber(ARGV[5]) then
+  redis.call('ZADD', KEYS[2], now, ARGV[4])
+end
 local stamp = clock .. ':' .. now
 for i = 3, #KEYS do
-  redis.call('HSET', m, ARGV[2 + i], stamp)
+  redis.call('HSET', m, ARGV[3 + i], stamp)
   redis.call('DEL', KEYS[i])
 end
 local scan = redis.call('HSCAN', m, redis.call('HGET', m, 'p') or '0', 'MATCH', 'k:*', 'COUNT', 64)
@@ -124,6 +127,10 @@ return clock
 // first. Members silent for more than ARGV[3] ms are removed as gone, and
 // their removal invalidates the whole space too (whatever they wrote last
 // may not have been delivered). With ARGV[4] == '1' the member leaves.
+// A call that runs after the caller's deadline (ARGV[5], Unix ms) records
+// nothing as live: the caller has given it up, and may since have failed
+// an invalidation that this call, sent before, does not know of (a Redis
+// paused with SIGSTOP runs the calls queued meanwhile when it resumes).
 var heartbeatScript = redis.NewScript(`
 local m, w = KEYS[1], KEYS[2]
 local t = redis.call('TIME')
@@ -139,7 +146,7 @@ if invalidate then
 end
 if ARGV[4] == '1' then
   redis.call('ZREM', w, ARGV[1])
-else
+elseif now <= tonumber(ARGV[5]) then
   redis.call('ZADD', w, now, ARGV[1])
 end
 return 1

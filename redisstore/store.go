@@ -164,6 +164,17 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 	return context.WithTimeout(ctx, s.timeout)
 }
 
+// deadlineOf returns ctx's deadline in Unix milliseconds, the time after
+// which a script must not record the caller as live: the caller counts the
+// call as failed by then.
+func deadlineOf(ctx context.Context) int64 {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 1<<53 - 1 // no deadline: Lua numbers hold integers up to 2^53 exactly
+	}
+	return dl.UnixMilli()
+}
+
 // unavailable wraps err, from the call op, with ErrSharedUnavailable.
 func unavailable(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w: %w", op, prefetch.ErrSharedUnavailable, err)
@@ -298,14 +309,14 @@ func (s *Store) Invalidate(ctx context.Context, space, table string, keys []stri
 	}
 	rk := make([]string, 2+len(keys))
 	rk[0], rk[1] = sk.meta, sk.members
-	args := make([]any, 4, 4+len(keys))
-	args[0], args[1], args[2], args[3] = mode, tableField(tn), s.lifetime.Milliseconds(), s.id
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	args := make([]any, 5, 5+len(keys))
+	args[0], args[1], args[2], args[3], args[4] = mode, tableField(tn), s.lifetime.Milliseconds(), s.id, deadlineOf(ctx)
 	for i, k := range keys {
 		rk[2+i] = sk.row(tn, k)
 		args = append(args, keyField(tn, k))
 	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
 	if err := invalidateScript.Run(ctx, s.client, rk, args...).Err(); err != nil {
 		s.undelivered(sp) // the next heartbeat invalidates the whole space
 		s.waitSilence(ctx)
