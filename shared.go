@@ -90,6 +90,8 @@ type shared struct {
 	byNorm map[string]*sharedTable // by normalized table name, for invalidations
 	off    atomic.Bool             // the session state of the handle's connections changed: shared cache off for good
 	fence  *fence                  // invalidations that could not be delivered
+
+	untracked atomic.Bool // a write ran in a transaction the plugin does not track (warned once)
 }
 
 // sharedTable is one table of the shared cache.

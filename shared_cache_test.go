@@ -212,3 +212,50 @@ func TestRequestsWithAMaxAgeDoNotReadTheSharedCache(t *testing.T) {
 		require.Zero(t, prefetch.StatsOf(ctx).SharedRoundTrips)
 	})
 }
+
+// Dup is a model whose key is not unique in its table (no constraint).
+type Dup struct {
+	ID   uint
+	Name string
+}
+
+// A key that names several rows is never filled: the shared cache would
+// answer one row where the database has two.
+func TestRowsOfARepeatedKeyAreNeverShared(t *testing.T) {
+	forEachDB(t, "", func(t *testing.T, dialect string) {
+		e := openShared(t, dialect, func(c *prefetch.SharedCache) { c.Models = append(c.Models, &Dup{}) })
+		require.NoError(t, e.plain.Exec("CREATE TABLE dups (id integer, name text)").Error)
+		require.NoError(t, e.plain.Exec("INSERT INTO dups VALUES (1, 'x'), (1, 'y')").Error)
+		for _, h := range []*gorm.DB{e.db, e.b, e.db} {
+			var got []Dup
+			require.NoError(t, req(h).Find(&got, []uint{1}).Error)
+			require.ElementsMatch(t, []Dup{{1, "x"}, {1, "y"}}, got)
+		}
+		require.Zero(t, e.store.fills.Load())
+	})
+}
+
+// The stale-set race in a batch load: the chunk's rows are read, another
+// handle writes one of them before the fill; that row is not kept.
+func TestABatchLoadNeverFillsARowWrittenAfterItsRead(t *testing.T) {
+	forEachDB(t, "", func(t *testing.T, dialect string) {
+		e := openShared(t, dialect, nil)
+		e.seed(t, 10, 1)
+		hook := func() {
+			require.NoError(t, req(e.b).Model(&Customer{ID: 3}).Update("name", "new").Error)
+		}
+		prefetch.SharedBeforeFill.Store(&hook)
+		db := req(e.db)
+		var orders []Order
+		require.NoError(t, db.Order("id").Find(&orders).Error)
+		for _, o := range orders {
+			require.NoError(t, db.First(&Customer{}, o.CustomerID).Error)
+		}
+		require.Nil(t, prefetch.SharedBeforeFill.Load(), "the hook ran")
+		var c Customer
+		require.NoError(t, req(e.b).First(&c, 3).Error)
+		require.Equal(t, "new", c.Name)
+		require.NoError(t, req(e.db).First(&c, 3).Error)
+		require.Equal(t, "new", c.Name)
+	})
+}

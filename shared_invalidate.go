@@ -29,9 +29,14 @@ func (st *state) sharedChanged(db *gorm.DB, c *change) {
 	if sh == nil || !sh.names(c) {
 		return
 	}
-	if tx := trackedTx(db.Statement.ConnPool); tx != nil && !tx.rawEnded() {
+	cp := db.Statement.ConnPool
+	if tx := trackedTx(cp); tx != nil && !tx.rawEnded() {
 		tx.noteSharedStats(storeOf(db.Statement.Context))
 		return // delivered at Commit (txPool.Commit)
+	} else if _, inTx := cp.(gorm.TxCommitter); inTx && tx == nil && sh.untracked.CompareAndSwap(false, true) {
+		db.Logger.Warn(db.Statement.Context, "prefetch: a write to a shared table ran in a transaction the plugin does not track "+
+			"(begun on db.Connection or given to GORM): it is delivered to the shared cache before its commit; "+
+			"see docs/shared-cache.md")
 	}
 	st.sharedDeliver(db.Statement.Context, storeOf(db.Statement.Context), c)
 }

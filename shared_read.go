@@ -196,6 +196,9 @@ func (t *sharedTable) keyOf(cols []string, row []any) (any, bool) {
 // sharedFetched fills the rows a by-key statement read from the database
 // after its shared read missed (fetch in serve.go).
 func (st *state) sharedFetched(db *gorm.DB, s *store, p *plan, res *result) {
+	if st.shared == nil {
+		return
+	}
 	v, ok := db.Statement.Settings.LoadAndDelete(sharedLeaseKey{})
 	if !ok || p.cols != nil || res.err != nil {
 		return
@@ -221,13 +224,21 @@ func (st *state) fill(ctx context.Context, s *store, f *sharedFill, res *result)
 	if time.Since(f.lease.At) > sh.cfg.LeaseLifetime {
 		return
 	}
+	if _, unkeyed := st.unkeyed.Load(f.t.name + "\x00" + f.t.ident); unkeyed {
+		return // the model's key does not name the table's rows
+	}
 	keys := make([]string, 0, len(res.rows))
 	vals := make([][]byte, 0, len(res.rows))
+	seen := make(map[any]bool, len(res.rows))
 	for _, row := range res.rows {
 		k, ok := f.t.keyOf(res.cols, row)
 		if !ok {
 			continue
 		}
+		if seen[k] {
+			return // a key repeated: rows cannot be named by it
+		}
+		seen[k] = true
 		b, ok := encodeRow(res.cols, row)
 		if !ok {
 			continue
