@@ -1,0 +1,40 @@
+package prefetch_test
+
+import (
+	"testing"
+
+	"github.com/gorm-prefetch/prefetch"
+	"github.com/stretchr/testify/require"
+)
+
+// AccentKeyed has a text key under an accent-insensitive ICU collation
+// (PostgreSQL 12+, nondeterministic): 'café' and 'cafe' name one row.
+type AccentKeyed struct {
+	ID   string `gorm:"primaryKey"`
+	Name string
+}
+
+// A write naming a row by a spelling the collation holds equal must reach
+// the row the shared cache holds under the stored spelling. Keys are
+// folded for case, padding and uuid punctuation only.
+func TestAWriteByAnAccentInsensitiveSpellingReachesTheSharedRow(t *testing.T) {
+	forEachDB(t, "postgres", func(t *testing.T, dialect string) {
+		e := openShared(t, dialect, func(sc *prefetch.SharedCache) { sc.Models = []any{&AccentKeyed{}} })
+		coll := e.name("ci_ai")
+		pgAdmin(t, e.dsn,
+			"CREATE COLLATION "+coll+" (provider = icu, locale = 'und-u-ks-level1', deterministic = false)",
+			"CREATE TABLE accent_keyeds (id text COLLATE "+coll+" PRIMARY KEY, name text)",
+			"INSERT INTO accent_keyeds VALUES ('café', 'old')")
+		read := func() string {
+			var k AccentKeyed
+			require.NoError(t, req(e.db).First(&k, "id = ?", "café").Error)
+			return k.Name
+		}
+		require.Equal(t, "old", read())
+		require.Equal(t, "old", read())
+		res := req(e.b).Model(&AccentKeyed{ID: "cafe"}).Update("name", "new")
+		require.NoError(t, res.Error)
+		require.EqualValues(t, 1, res.RowsAffected, "the database holds 'cafe' equal to 'café'")
+		require.Equal(t, "new", read(), "stale row served after a committed write")
+	})
+}
