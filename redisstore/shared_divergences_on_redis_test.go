@@ -22,7 +22,7 @@ func TestWarmInARolledBackTransactionNeverFillsItsRowsOnRedis(t *testing.T) {
 	require.NoError(t, tx.Error)
 	require.NoError(t, tx.Model(&Item{ID: 1}).Update("name", "rolled back").Error)
 	_, err := prefetch.Warm(context.Background(), tx, &Item{})
-	require.NoError(t, err)
+	require.ErrorIs(t, err, prefetch.ErrWarmOutsidePool)
 	require.NoError(t, tx.Rollback().Error)
 
 	var want, got Item
