@@ -208,7 +208,16 @@ func (sh *shared) deliver(ctx context.Context, c *change, o SharedObserver) (cal
 			order = append(order, n)
 		}
 		for _, k := range r.keys {
-			byTable[n] = append(byTable[n], sharedKey(k))
+			name := sharedKey(k, len(t.pk))
+			if name == "" {
+				whole[n] = true // a key the store cannot name: the whole table
+				break
+			}
+			byTable[n] = append(byTable[n], name)
+		}
+		if whole[n] {
+			delete(byTable, n)
+			send(n, nil)
 		}
 	}
 	for _, n := range order {
