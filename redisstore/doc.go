@@ -68,8 +68,8 @@
 // removed as crashed, with a whole-space invalidation. What remains: a
 // process cut off from Redis for longer than MemberGone while it keeps
 // writing to the database can leave stale rows readable until it reaches
-// Redis again; so can one that never reached Redis since Redis last
-// restarted; and one whose members set an allkeys eviction policy evicted.
+// Redis again; so can one that has not reached Redis since Redis last
+// restarted, or since it started itself (it is not a member); and one whose members set an allkeys eviction policy evicted.
 // Use noeviction or a volatile-* policy: only entries carry TTLs.
 //
 // # Why go-redis
