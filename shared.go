@@ -256,3 +256,23 @@ func (sh *shared) partition(ctx context.Context, t *sharedTable) (string, bool) 
 func (sh *shared) timeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, sh.cfg.Timeout)
 }
+
+// SharedObserver is implemented by a [Plugin.Observer] that also wants the
+// shared cache's calls, for metrics and traces (an Observer that does not
+// implement it is told nothing of them). Methods are called on the
+// goroutine of the statement, outside the plugin's locks.
+type SharedObserver interface {
+	// SharedRead is called after each read of the shared store: the
+	// rows found and the keys missed, or the store's error.
+	SharedRead(ctx context.Context, table string, hits, misses int, err error)
+	// SharedInvalidated is called after each invalidation sent: table ""
+	// for the whole space, keys the number of keys (0 for a table). A
+	// non-nil err means the delivery failed and the space is fenced.
+	SharedInvalidated(ctx context.Context, table string, keys int, err error)
+}
+
+// sharedObserver returns the plugin's SharedObserver, or nil.
+func (st *state) sharedObserver() SharedObserver {
+	o, _ := st.cfg.Observer.(SharedObserver)
+	return o
+}

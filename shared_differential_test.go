@@ -40,21 +40,25 @@ func TestSharedRowsHoldTimesAsTheDriverReturnsThem(t *testing.T) {
 	})
 }
 
-// A randomized run: reads and writes spread over two handles with their
+// A randomized run: reads and writes spread over three handles with their
 // own plugin instances on one store, fresh and long-lived requests,
 // transactions that commit and roll back, compared read by read with plain
 // GORM on the same database.
-func TestRandomStepsOverTwoHandlesReadWhatPlainGORMReads(t *testing.T) {
+func TestRandomStepsOverThreeHandlesReadWhatPlainGORMReads(t *testing.T) {
 	forEachDB(t, "", func(t *testing.T, dialect string) {
 		e := openShared(t, dialect, nil)
 		e.seed(t, 20, 2)
 		seed := uint64(time.Now().UnixNano())
 		t.Logf("seed %d", seed)
 		rng := rand.New(rand.NewPCG(seed, 7))
-		handles := []*gorm.DB{e.db, e.b}
-		ctxs := []context.Context{prefetch.NewContext(context.Background()), prefetch.NewContext(context.Background())}
+		_, c, _ := e.openHandle(t, true)
+		handles := []*gorm.DB{e.db, e.b, c}
+		ctxs := make([]context.Context, len(handles))
+		for i := range ctxs {
+			ctxs[i] = prefetch.NewContext(context.Background())
+		}
 		h := func() *gorm.DB {
-			i := rng.IntN(2)
+			i := rng.IntN(len(handles))
 			if rng.IntN(3) == 0 {
 				ctxs[i] = prefetch.NewContext(context.Background())
 			}
@@ -120,6 +124,7 @@ func TestRandomStepsOverTwoHandlesReadWhatPlainGORMReads(t *testing.T) {
 				require.NoError(t, h().Unscoped().Model(&Customer{}).Where("id = ?", id()).Update("deleted_at", nil).Error)
 			}
 		}
+		require.NotZero(t, e.store.fills.Load(), "the run used the shared cache")
 	})
 }
 

@@ -48,7 +48,7 @@ func (st *state) sharedDeliver(ctx context.Context, s *store, c *change) {
 	if sh == nil || !sh.names(c) {
 		return
 	}
-	calls, errs := sh.deliver(context.WithoutCancel(ctx), c)
+	calls, errs := sh.deliver(context.WithoutCancel(ctx), c, st.sharedObserver())
 	if s != nil {
 		s.mu.Lock()
 		s.c.SharedInvalidations += int64(calls)
@@ -81,14 +81,18 @@ func (sh *shared) names(c *change) bool {
 // "everything", tables, keys of tables (by table when they are keys of
 // another row identity). It returns the calls made and how many failed;
 // any failure fences the space.
-func (sh *shared) deliver(ctx context.Context, c *change) (calls, errs int) {
+func (sh *shared) deliver(ctx context.Context, c *change, o SharedObserver) (calls, errs int) {
 	send := func(table string, keys []string) {
 		cctx, cancel := sh.timeout(ctx)
 		defer cancel()
 		calls++
-		if err := sh.cfg.Store.Invalidate(cctx, sh.space, table, keys); err != nil {
+		err := sh.cfg.Store.Invalidate(cctx, sh.space, table, keys)
+		if err != nil {
 			errs++
 			sh.fence.fail(sh.cfg.Store, sh.space, sh.cfg.Timeout)
+		}
+		if o != nil {
+			o.SharedInvalidated(ctx, table, len(keys), err)
 		}
 	}
 	if c.all {

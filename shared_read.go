@@ -137,6 +137,9 @@ func (st *state) sharedRead(ctx context.Context, s *store, t *sharedTable, part 
 	cctx, cancel := sh.timeout(ctx)
 	vals, lease, err := sh.cfg.Store.Read(cctx, sh.space, part, t.norm, names)
 	cancel()
+	if o := st.sharedObserver(); o != nil {
+		defer func() { o.SharedRead(ctx, t.name, hitsOf(vals), len(keys)-hitsOf(vals), err) }()
+	}
 	if err != nil || len(vals) != len(keys) {
 		s.mu.Lock()
 		s.c.SharedRoundTrips++
@@ -174,6 +177,17 @@ func (st *state) sharedRead(ctx context.Context, s *store, t *sharedTable, part 
 	}
 	s.mu.Unlock()
 	return &sharedFill{t: t, part: part, lease: lease}, hits
+}
+
+// hitsOf counts the values a read found.
+func hitsOf(vals [][]byte) int {
+	n := 0
+	for _, v := range vals {
+		if v != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // keyOf returns the normalized key of a row with columns cols.

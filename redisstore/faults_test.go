@@ -90,7 +90,7 @@ func TestPausedRedisFailsWithinTheTimeout(t *testing.T) {
 	wg.Wait()
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	t.Logf("paused Redis, timeout %v: %d calls failed in %v (median %v, max %v)", timeout, len(took), took[0], took[len(took)/2], took[len(took)-1])
-	require.Less(t, took[len(took)-1], timeout+150*time.Millisecond, "a call outlasted the timeout")
+	require.Less(t, took[len(took)-1], timeout+300*time.Millisecond, "a call outlasted the timeout (beyond scheduling slack)")
 
 	r.resume()
 	require.Eventually(t, func() bool {

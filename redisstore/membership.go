@@ -14,7 +14,7 @@ import (
 // cut, Redis is slow for it alone) cannot delete the old row there; the
 // plugin stops reading the shared cache in that process, but the others
 // still reach Redis and would serve the old row. So every store is a
-// member of each space it uses, and heartbeats: every call records it,
+// member of each space it uses, and heartbeats: every Invalidate records it,
 // and a goroutine calls every MemberSilence/4. A Read serves nothing while
 // any member has been silent for more than MemberSilence: a member cut off
 // from Redis stops every process's shared reads within that bound. When it

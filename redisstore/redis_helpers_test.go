@@ -58,6 +58,9 @@ func newStoreAt(t *testing.T, addr string, opts redisstore.Options) *redisstore.
 	if opts.Prefix == "" {
 		opts.Prefix = uniquePrefix(t)
 	}
+	if opts.Timeout == 0 { // CI machines are loaded: only timeout tests set one
+		opts.Timeout = 2 * time.Second
+	}
 	s, err := redisstore.Dial(addr, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })

@@ -25,10 +25,11 @@ import "github.com/redis/go-redis/v9"
 // readScript returns {epoch, clock, space version, table version,
 // entries...} and creates the epoch (ARGV[1], a fresh random candidate) on
 // first use. ARGV[2] is the table's field ("" for a lease of the space),
-// ARGV[3] the partition. It records the caller (ARGV[4]) as a live member
-// of the space (KEYS[2], see membership.go), and returns no entries (all
-// misses) while a member has been silent for more than ARGV[5] ms: that
-// member may hold an invalidation it could not deliver.
+// ARGV[3] the partition. It returns no entries (all misses) while a member
+// of the space (KEYS[2], see membership.go) has been silent for more than
+// ARGV[4] ms: that member may hold an invalidation it could not deliver.
+// (Readers register by their heartbeats: a process that only reads cannot
+// leave a stale row.)
 var readScript = redis.NewScript(`
 local m, w = KEYS[1], KEYS[2]
 local t = redis.call('TIME')
@@ -38,11 +39,10 @@ if not e then
   e = ARGV[1]
   redis.call('HSET', m, 'e', e)
 end
-redis.call('ZADD', w, now, ARGV[4])
 local v = redis.call('HMGET', m, 'c', 's', ARGV[2])
 local out = {e, v[1] or '0', v[2] or '0', v[3] or '0'}
 local oldest = redis.call('ZRANGE', w, 0, 0, 'WITHSCORES')
-if tonumber(oldest[2]) < now - tonumber(ARGV[5]) then return out end
+if oldest[2] and tonumber(oldest[2]) < now - tonumber(ARGV[4]) then return out end
 for i = 3, #KEYS do
   out[#out + 1] = redis.call('HGET', KEYS[i], ARGV[3])
 end

@@ -173,7 +173,12 @@ func unavailable(op string, err error) error {
 // (or the first after the store lost its state) installs one, and it must
 // never equal an earlier one, hence 64 random bits.
 func newEpoch() string {
-	return fmt.Sprintf("%016x", rand.Uint64())
+	var b [16]byte
+	const hex = "0123456789abcdef"
+	for i, r := 0, rand.Uint64(); i < 16; i, r = i+1, r>>4 {
+		b[i] = hex[r&15]
+	}
+	return string(b[:])
 }
 
 // Read implements [prefetch.SharedStore]: one script, one round trip.
@@ -192,11 +197,10 @@ func (s *Store) read(ctx context.Context, op, space, partition, table string, ke
 	at := time.Now()
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	res, err := readScript.Run(ctx, s.client, rk, newEpoch(), tableField(tn), partition, s.id, s.silence.Milliseconds()).Slice()
+	res, err := readScript.Run(ctx, s.client, rk, newEpoch(), tableField(tn), partition, s.silence.Milliseconds()).Slice()
 	if err != nil {
 		return nil, prefetch.SharedLease{}, unavailable(op, err)
 	}
-	s.heard()
 	lease, spaceV, tableV, err := parseHead(res, len(keys))
 	if err != nil {
 		return nil, prefetch.SharedLease{}, unavailable(op, err)

@@ -50,7 +50,7 @@ func TestEveryCallIsOneRoundTripWhateverTheNumberOfKeys(t *testing.T) {
 	defer c.Close()
 	var rt roundTrips
 	c.AddHook(&rt)
-	s, err := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix(t)})
+	s, err := redisstore.New(c, redisstore.Options{Prefix: uniquePrefix(t), Timeout: 5 * time.Second})
 	require.NoError(t, err)
 	keys := make([]string, 500)
 	vals := make([][]byte, len(keys))
