@@ -36,3 +36,29 @@ func TestHandlesWithOtherSettingsNeverShareRows(t *testing.T) {
 			"tenant b was served tenant a's row: %+v", got)
 	})
 }
+
+// The same, with handles registered before the policy that reads the
+// setting exists (and no policy anywhere reads a setting of that name):
+// the setting is known from the DSN.
+func TestHandlesWithOtherSettingsFromTheirDSNNeverShareRowsOfALaterPolicy(t *testing.T) {
+	forEachDB(t, "postgres", func(t *testing.T, dialect string) {
+		e := openShared(t, dialect, func(sc *prefetch.SharedCache) { sc.Models = []any{&RLSDoc{}} })
+		guc := e.schema + ".tenant" // a name no other test's policy reads
+		dsn := e.dsn
+		e.dsn = dsn + " " + guc + "=a"
+		_, tenantA, _ := e.openHandle(t, true)
+		e.dsn = dsn + " " + guc + "=b"
+		_, tenantB, _ := e.openHandle(t, true)
+		e.dsn = dsn
+		setupRLS(t, e.side)
+		pgAdmin(t, e.dsn, "DROP POLICY by_tenant ON rls_docs",
+			"CREATE POLICY by_dsn_tenant ON rls_docs USING (tenant = current_setting('"+guc+"', true))")
+
+		var d RLSDoc
+		require.NoError(t, req(tenantA).First(&d, 1).Error)
+		require.Equal(t, "doc 1 of a", d.Name)
+		var got RLSDoc
+		require.ErrorIs(t, req(tenantB).First(&got, 1).Error, gorm.ErrRecordNotFound,
+			"tenant b was served tenant a's row: %+v", got)
+	})
+}
