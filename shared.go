@@ -160,6 +160,13 @@ func newShared(cfg SharedCache, p Plugin, db *gorm.DB) (*shared, error) {
 	sum := sha256.Sum256([]byte(id))
 	sh.space, sh.who = "p1:"+hex.EncodeToString(sum[:12]), who
 	sh.fence = fenceOf(cfg.Store, sh.space)
+	for _, m := range cfg.Models {
+		sch, _ := schema.Parse(m, &cache, db.NamingStrategy)
+		if col := looseKeyColumn(db, sh.tables[sch.Table]); col != "" {
+			return nil, bad("model %T: key column %s has a nondeterministic collation: "+
+				"the shared cache cannot name its rows by every spelling the database holds equal", m, col)
+		}
+	}
 	return sh, nil
 }
 

@@ -4,7 +4,10 @@ import (
 	"testing"
 
 	"github.com/gorm-prefetch/prefetch"
+	"github.com/gorm-prefetch/prefetch/internal/sqlcount"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
 )
 
 // AccentKeyed has a text key under an accent-insensitive ICU collation
@@ -37,5 +40,25 @@ func TestAWriteByAnAccentInsensitiveSpellingReachesTheSharedRow(t *testing.T) {
 		require.NoError(t, res.Error)
 		require.EqualValues(t, 1, res.RowsAffected, "the database holds 'cafe' equal to 'café'")
 		require.Equal(t, "new", read(), "stale row served after a committed write")
+	})
+}
+
+// What the shared cache does about it: a model whose key column has a
+// nondeterministic collation when the plugin is registered is refused.
+func TestAModelKeyedUnderANondeterministicCollationIsRefused(t *testing.T) {
+	forEachDB(t, "postgres", func(t *testing.T, dialect string) {
+		e := openShared(t, dialect, nil)
+		coll := e.name("ci_ai")
+		pgAdmin(t, e.dsn,
+			"CREATE COLLATION "+coll+" (provider = icu, locale = 'und-u-ks-level1', deterministic = false)",
+			"CREATE TABLE accent_keyeds (id text COLLATE "+coll+" PRIMARY KEY, name text)")
+		sqlDB, _, err := sqlcount.OpenPostgres(e.dsn)
+		require.NoError(t, err)
+		t.Cleanup(func() { sqlDB.Close() })
+		db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: quiet})
+		require.NoError(t, err)
+		err = db.Use(prefetch.Plugin{Shared: &prefetch.SharedCache{Store: e.store, Models: []any{&AccentKeyed{}}, Unpartitioned: true}})
+		require.ErrorIs(t, err, prefetch.ErrInvalidConfig)
+		require.ErrorContains(t, err, "nondeterministic collation")
 	})
 }

@@ -227,3 +227,31 @@ func dialectorField(d gorm.Dialector, name string) any {
 	}
 	return f.Interface()
 }
+
+// looseKeySQL lists the columns of a table whose collation is
+// nondeterministic (PostgreSQL 12+): such a collation may hold equal
+// spellings that key folding (case, padding, uuid punctuation) does not.
+const looseKeySQL = `SELECT coalesce(string_agg(a.attname, ','), '') FROM pg_attribute a
+  JOIN pg_collation c ON c.oid = a.attcollation
+  WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND NOT c.collisdeterministic`
+
+// looseKeyColumn returns a key column of t, as the table stands when the
+// plugin is registered, under a nondeterministic collation, or "". Tables
+// created later are not checked (docs/shared-cache.md).
+func looseKeyColumn(db *gorm.DB, t *sharedTable) string {
+	if t == nil || db.Dialector.Name() != "postgres" || db.ConnPool == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var cols string
+	if err := db.ConnPool.QueryRowContext(ctx, looseKeySQL, t.name).Scan(&cols); err != nil || cols == "" {
+		return "" // no such table yet, or a PostgreSQL without nondeterministic collations
+	}
+	for _, c := range strings.Split(cols, ",") {
+		if slices.Contains(t.pk, c) {
+			return c
+		}
+	}
+	return ""
+}
