@@ -358,9 +358,10 @@ func (tx *txPool) endedByRaw() {
 // sharedInvalidate delivers an [Invalidate] to the shared cache of every
 // database registered in the process, for the tables it shares.
 func sharedInvalidate(ctx context.Context, model any, ids []any) {
+	done := map[*gens]bool{} // a delivery reaches every shared cache on its database
 	for _, st := range liveStates() {
 		sh := st.shared
-		if sh == nil {
+		if sh == nil || done[st.gens] {
 			continue
 		}
 		tg, err := st.resolveTarget(model, ids)
@@ -374,5 +375,6 @@ func sharedInvalidate(ctx context.Context, model any, ids []any) {
 			c.addTable(tg.table)
 		}
 		st.sharedDeliver(ctx, storeOf(ctx), &c)
+		done[st.gens] = true
 	}
 }
