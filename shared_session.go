@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 )
 
@@ -163,8 +162,8 @@ func describeValue(v any) string {
 }
 
 // dsnSettings returns what the handle's DSN says of the session and of the
-// driver's protocol: PostgreSQL runtime parameters (but application_name)
-// and the query exec mode, SQLite's _loc; "" when the dialector has no
+// driver's protocol: PostgreSQL runtime parameters and settings (but
+// application_name) and the query exec mode (pgDSNSettings), SQLite's _loc; "" when the dialector has no
 // DSN. The DSN is found by name (gorm's postgres and sqlite dialectors
 // both have a DSN field), so that the core imports neither driver.
 func dsnSettings(db *gorm.DB) string {
@@ -176,22 +175,11 @@ func dsnSettings(db *gorm.DB) string {
 		if dsn == "" {
 			return out
 		}
-		cfg, err := pgx.ParseConfig(dsn)
-		if err != nil {
-			return out + " unparsed"
+		items, ok := pgDSNSettings(dsn)
+		if !ok {
+			return out + " unparsed " + dsn // shares only with the same DSN
 		}
-		out += fmt.Sprintf(" mode=%v", cfg.DefaultQueryExecMode)
-		keys := make([]string, 0, len(cfg.RuntimeParams))
-		for k := range cfg.RuntimeParams {
-			if k != "application_name" {
-				keys = append(keys, k)
-			}
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			out += " " + k + "=" + cfg.RuntimeParams[k]
-		}
-		return out
+		return out + " " + strings.Join(items, " ")
 	case "sqlite":
 		if i := strings.IndexByte(dsn, '?'); i >= 0 {
 			for _, kv := range strings.Split(dsn[i+1:], "&") {
