@@ -30,3 +30,21 @@ func TestAWriteThroughAHandleWithoutTheSharedCacheIsNeverFollowedByAStaleRead(t 
 		require.Equal(t, "new", productName(t, e.db, 1), "stale row served after a write the plugin saw")
 	})
 }
+
+// A handle of the same process with a shared cache on another store: its
+// write reaches both stores.
+func TestAWriteThroughAHandleOnAnotherStoreIsNeverFollowedByAStaleRead(t *testing.T) {
+	forEachDB(t, "", func(t *testing.T, dialect string) {
+		e := openShared(t, dialect, nil)
+		e.seedProducts(t, 1)
+		opts := e.opts
+		e.opts.plugin = prefetch.Plugin{Shared: &prefetch.SharedCache{Store: newTestStore(), Models: sharedModels(), Unpartitioned: true}}
+		_, other, _ := e.openHandle(t, true)
+		e.opts = opts
+
+		require.Equal(t, "product a", productName(t, e.db, 1))
+		require.Equal(t, "product a", productName(t, e.db, 1))
+		require.NoError(t, req(other).Model(&Product{ID: 1}).Update("name", "new").Error)
+		require.Equal(t, "new", productName(t, e.db, 1), "stale row served after a write through a handle on another store")
+	})
+}
