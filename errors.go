@@ -30,6 +30,13 @@ var (
 	// does not know yet, given to [Prime].
 	ErrUnknownColumns = errors.New("prefetch: the table's columns are not known yet")
 
+	// ErrWarmOutsidePool reports a [Warm] given a transaction or a
+	// connection taken with db.Connection: what it reads there may be
+	// uncommitted, or read under a session state (a local search_path)
+	// other requests do not have, so it never fills from it. Call Warm on
+	// the database handle itself.
+	ErrWarmOutsidePool = errors.New("prefetch: Warm runs on the database's pool, not in a transaction or on a connection")
+
 	// ErrInvalidConfig reports a [Plugin] field with a value it cannot use.
 	ErrInvalidConfig = errors.New("prefetch: invalid configuration")
 

@@ -33,6 +33,9 @@ type gens struct {
 	tables map[string]*tableGens // by normalized table name; protected by mu
 
 	info dbInfo // what the catalog and session statements say of the database
+
+	sharedMu sync.Mutex                // serializes additions to shareds
+	shareds  atomic.Pointer[[]*shared] // the shared caches of the handles on the database (shared_invalidate.go)
 }
 
 // tableGens holds the stamps of one table.

@@ -127,7 +127,7 @@ func (st *state) afterRaw(db *gorm.DB) {
 	}
 	st.gens.addCascades(e.cascades)
 	c := &e.change
-	if e.ddl && st.shared != nil {
+	if e.ddl && st.gens.hasShared() {
 		c.all = true // shared rows may lack a column now, or name another table
 	}
 	if !c.all {

@@ -122,6 +122,7 @@ func (p Plugin) Initialize(db *gorm.DB) error {
 			return err
 		}
 		st.shared = sh
+		st.gens.addShared(sh)
 	}
 	if err := st.register(db); err != nil {
 		return err

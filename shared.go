@@ -85,7 +85,7 @@ type SharedCacheModel interface {
 type shared struct {
 	cfg    SharedCache
 	space  string                  // what the handle reaches (see spaceOf)
-	who    string                  // the session identity rows are read under (role, search path)
+	who    string                  // the session identity rows are read under (sessionOf)
 	tables map[string]*sharedTable // by table name as the models name it
 	byNorm map[string]*sharedTable // by normalized table name, for invalidations
 	off    atomic.Bool             // the session state of the handle's connections changed: shared cache off for good
@@ -160,6 +160,13 @@ func newShared(cfg SharedCache, p Plugin, db *gorm.DB) (*shared, error) {
 	sum := sha256.Sum256([]byte(id))
 	sh.space, sh.who = "p1:"+hex.EncodeToString(sum[:12]), who
 	sh.fence = fenceOf(cfg.Store, sh.space)
+	for _, m := range cfg.Models {
+		sch, _ := schema.Parse(m, &cache, db.NamingStrategy)
+		if col := looseKeyColumn(db, sh.tables[sch.Table]); col != "" {
+			return nil, bad("model %T: key column %s has a nondeterministic collation: "+
+				"the shared cache cannot name its rows by every spelling the database holds equal", m, col)
+		}
+	}
 	return sh, nil
 }
 
@@ -176,21 +183,19 @@ func lastName(name string) string {
 // spaceSQL asks a database for an identity that every process connected to
 // it reads alike, however it connects (address, socket, pooler), and that
 // survives restarts: PostgreSQL's system identifier and the database name.
-// The second query is the session identity rows are read under: roles,
-// the search path (resolved), row-level security.
-var spaceSQL = map[string][2]string{
-	"postgres": {
-		`SELECT (SELECT system_identifier FROM pg_control_system())::text || ' ' || current_database()`,
-		`SELECT current_user || ' ' || session_user || ' ' || array_to_string(current_schemas(true), ',') || ' ' || current_setting('row_security')`,
-	},
-	"sqlite": {`SELECT file FROM pragma_database_list WHERE name = 'main'`, ``},
+// The session identity rows are read under is sessionOf's
+// (shared_session.go).
+var spaceSQL = map[string]string{
+	"postgres": `SELECT (SELECT system_identifier FROM pg_control_system())::text || ' ' || current_database()`,
+	"sqlite":   `SELECT file FROM pragma_database_list WHERE name = 'main'`,
 }
 
 // spaceOf returns the identity of what db reaches, for the shared store's
 // space, and the session identity its rows are read under. Invalidations
 // are per space and reach every partition; the session identity goes into
-// partitions, so that handles under other roles or search paths never read
-// each other's rows and a write through any of them reaches them all.
+// partitions, so that handles under other roles, search paths, settings
+// or drivers never read each other's rows and a write through any of them
+// reaches them all.
 func spaceOf(p Plugin, db *gorm.DB) (space, who string, err error) {
 	q, ok := spaceSQL[db.Dialector.Name()]
 	if !ok || db.ConnPool == nil {
@@ -201,23 +206,22 @@ func spaceOf(p Plugin, db *gorm.DB) (space, who string, err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var id, session sql.NullString
-	if err := db.ConnPool.QueryRowContext(ctx, q[0]).Scan(&id); err != nil || id.String == "" {
+	var id sql.NullString
+	if err := db.ConnPool.QueryRowContext(ctx, q).Scan(&id); err != nil || id.String == "" {
 		if p.Database == "" {
 			return "", "", fmt.Errorf("the database's identity is unknown (an in-memory SQLite database?): set Plugin.Database")
 		}
 		id.String = ""
 	}
-	if q[1] != "" {
-		if err := db.ConnPool.QueryRowContext(ctx, q[1]).Scan(&session); err != nil {
-			return "", "", fmt.Errorf("read the session's role and search path: %v", err)
-		}
+	session, err := sessionOf(ctx, db)
+	if err != nil {
+		return "", "", err
 	}
 	if p.Database != "" {
 		// The name the user gave wins: it is what every process says.
-		return "name " + p.Database, session.String, nil
+		return "name " + p.Database, session, nil
 	}
-	return db.Dialector.Name() + " " + id.String, session.String, nil
+	return db.Dialector.Name() + " " + id.String, session, nil
 }
 
 // tableFor returns the shared table of a statement's table, read through

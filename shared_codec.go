@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -244,15 +245,69 @@ func (d *decoder) time(tag byte) time.Time {
 	return t.In(loc)
 }
 
-// sharedKey is a normalized key as the store names it. Text keys are
-// folded (see foldKey), so that an invalidation by one spelling reaches
-// the row filled under another; a read checks the row's own key.
-func sharedKey(k any) string {
+// sharedKey is a normalized key of a table with parts key columns as the
+// store names it. Text keys are folded (see foldKey), the text parts of a
+// composite key each on its own, so that an invalidation by one spelling
+// reaches the row filled under another; a read checks the row's own key.
+func sharedKey(k any, parts int) string {
 	switch x := k.(type) {
 	case int64:
 		return "i" + strconv.FormatInt(x, 10)
 	case string:
+		if parts > 1 {
+			if f, ok := foldComposite(x); ok {
+				return "c" + f
+			}
+			return ""
+		}
 		return "s" + foldKey(x)
 	}
 	return ""
+}
+
+// foldComposite folds the text parts of a composite key (compositeKey's
+// encoding); ok is false for a string that is not one.
+func foldComposite(k string) (string, bool) {
+	var b strings.Builder
+	for len(k) > 0 {
+		switch k[0] {
+		case 'i':
+			if len(k) < 17 {
+				return "", false
+			}
+			b.WriteString(k[:17])
+			k = k[17:]
+		case 's':
+			var part []byte
+			i := 1
+			for ; i < len(k); i++ {
+				if k[i] != 0 {
+					part = append(part, k[i])
+					continue
+				}
+				if i+1 < len(k) && k[i+1] == 0xff {
+					part = append(part, 0)
+					i++
+					continue
+				}
+				break
+			}
+			if i+1 >= len(k) || k[i+1] != 1 {
+				return "", false
+			}
+			f := foldKey(string(part))
+			b.WriteByte('s')
+			for j := 0; j < len(f); j++ {
+				b.WriteByte(f[j])
+				if f[j] == 0 {
+					b.WriteByte(0xff)
+				}
+			}
+			b.WriteString("\x00\x01")
+			k = k[i+2:]
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }

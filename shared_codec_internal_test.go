@@ -68,3 +68,12 @@ func FuzzSharedRowDecodeNeverPanics(f *testing.F) {
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) { _, _, _ = decodeRow(b) })
 }
+
+func TestSharedKeysFoldEachTextPartOfACompositeKey(t *testing.T) {
+	padded := compositeKey([]any{"AB  ", int64(1), "x\x00y "})
+	plain := compositeKey([]any{"ab", int64(1), "x\x00y"})
+	require.NotEqual(t, padded, plain)
+	require.Equal(t, sharedKey(padded, 3), sharedKey(plain, 3))
+	require.NotEqual(t, sharedKey(plain, 3), sharedKey(compositeKey([]any{"ab", int64(2), "x\x00y"}), 3))
+	require.Equal(t, "", sharedKey("not a composite key", 2))
+}

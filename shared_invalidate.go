@@ -3,6 +3,7 @@ package prefetch
 import (
 	"context"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,10 +26,10 @@ import (
 // sharedChanged delivers the change a statement made, or leaves it to the
 // transaction it ran in. It is called after the change was stamped.
 func (st *state) sharedChanged(db *gorm.DB, c *change) {
-	sh := st.shared
-	if sh == nil || !sh.names(c) {
+	if !st.gens.namesShared(c) {
 		return
 	}
+	sh := st.gens.sharedOf(st)
 	cp := db.Statement.ConnPool
 	if tx := trackedTx(cp); tx != nil && !tx.rawEnded() {
 		tx.noteSharedStats(storeOf(db.Statement.Context))
@@ -41,14 +42,19 @@ func (st *state) sharedChanged(db *gorm.DB, c *change) {
 	st.sharedDeliver(db.Statement.Context, storeOf(db.Statement.Context), c)
 }
 
-// sharedDeliver sends c to the store and stamps it again. s, when not nil,
-// is the request cache whose statistics count the calls.
+// sharedDeliver sends c to the stores of every shared cache on the
+// database that it concerns (see targets) and stamps it again. s, when not
+// nil, is the request cache whose statistics count the calls.
 func (st *state) sharedDeliver(ctx context.Context, s *store, c *change) {
-	sh := st.shared
-	if sh == nil || !sh.names(c) {
+	targets := st.gens.targets(st, c)
+	if len(targets) == 0 {
 		return
 	}
-	calls, errs := sh.deliver(context.WithoutCancel(ctx), c, st.sharedObserver())
+	calls, errs := 0, 0
+	for _, sh := range targets {
+		n, e := sh.deliver(context.WithoutCancel(ctx), c, st.sharedObserver())
+		calls, errs = calls+n, errs+e
+	}
 	if s != nil {
 		s.mu.Lock()
 		s.c.SharedInvalidations += int64(calls)
@@ -57,6 +63,84 @@ func (st *state) sharedDeliver(ctx context.Context, s *store, c *change) {
 		s.mu.Unlock()
 	}
 	st.gens.apply(c)
+}
+
+// A write through any handle of the process reaches the shared caches of
+// every handle on the same database, whatever its own configuration: a
+// handle without a shared cache (a job runner, an admin handle) or with
+// another store still changes the rows the others share. Each store and
+// space is told once.
+
+// addShared registers the shared cache of a handle on the database.
+func (g *gens) addShared(sh *shared) {
+	g.sharedMu.Lock()
+	defer g.sharedMu.Unlock()
+	var list []*shared
+	if p := g.shareds.Load(); p != nil {
+		list = *p
+	}
+	list = append(slices.Clip(list), sh)
+	g.shareds.Store(&list)
+}
+
+// hasShared reports whether any handle on the database has a shared cache.
+func (g *gens) hasShared() bool {
+	p := g.shareds.Load()
+	return p != nil && len(*p) > 0
+}
+
+// namesShared reports whether c concerns a table of any shared cache on
+// the database.
+func (g *gens) namesShared(c *change) bool {
+	p := g.shareds.Load()
+	if p == nil {
+		return false
+	}
+	for _, sh := range *p {
+		if sh.names(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// sharedOf returns st's own shared cache, or the first of the database's
+// (for the warning on untracked transactions).
+func (g *gens) sharedOf(st *state) *shared {
+	if st.shared != nil {
+		return st.shared
+	}
+	if p := g.shareds.Load(); p != nil && len(*p) > 0 {
+		return (*p)[0]
+	}
+	return nil
+}
+
+// targets returns the shared caches c must be delivered to: st's own
+// first, then the database's others, one per store and space.
+func (g *gens) targets(st *state, c *change) []*shared {
+	p := g.shareds.Load()
+	if p == nil {
+		return nil
+	}
+	var out []*shared
+	seen := func(sh *shared) bool {
+		for _, o := range out {
+			if o.cfg.Store == sh.cfg.Store && o.space == sh.space {
+				return true
+			}
+		}
+		return false
+	}
+	if st.shared != nil && st.shared.names(c) {
+		out = append(out, st.shared)
+	}
+	for _, sh := range *p {
+		if sh != st.shared && sh.names(c) && !seen(sh) {
+			out = append(out, sh)
+		}
+	}
+	return out
 }
 
 // names reports whether c concerns a table of the shared cache.
@@ -124,7 +208,16 @@ func (sh *shared) deliver(ctx context.Context, c *change, o SharedObserver) (cal
 			order = append(order, n)
 		}
 		for _, k := range r.keys {
-			byTable[n] = append(byTable[n], sharedKey(k))
+			name := sharedKey(k, len(t.pk))
+			if name == "" {
+				whole[n] = true // a key the store cannot name: the whole table
+				break
+			}
+			byTable[n] = append(byTable[n], name)
+		}
+		if whole[n] {
+			delete(byTable, n)
+			send(n, nil)
 		}
 	}
 	for _, n := range order {
@@ -224,7 +317,7 @@ func fenceOf(store SharedStore, space string) *fence {
 // sharedCommitted delivers what a transaction wrote, once it committed.
 func (tx *txPool) sharedCommitted() {
 	st := tx.parent.st
-	if st.shared == nil {
+	if !st.gens.hasShared() {
 		return
 	}
 	tx.mu.Lock()
@@ -265,9 +358,10 @@ func (tx *txPool) endedByRaw() {
 // sharedInvalidate delivers an [Invalidate] to the shared cache of every
 // database registered in the process, for the tables it shares.
 func sharedInvalidate(ctx context.Context, model any, ids []any) {
+	done := map[*gens]bool{} // a delivery reaches every shared cache on its database
 	for _, st := range liveStates() {
 		sh := st.shared
-		if sh == nil {
+		if sh == nil || done[st.gens] {
 			continue
 		}
 		tg, err := st.resolveTarget(model, ids)
@@ -281,5 +375,6 @@ func sharedInvalidate(ctx context.Context, model any, ids []any) {
 			c.addTable(tg.table)
 		}
 		st.sharedDeliver(ctx, storeOf(ctx), &c)
+		done[st.gens] = true
 	}
 }

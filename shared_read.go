@@ -130,7 +130,7 @@ func (st *state) sharedRead(ctx context.Context, s *store, t *sharedTable, part 
 	sh := st.shared
 	names := make([]string, len(keys))
 	for i, k := range keys {
-		if names[i] = sharedKey(k); names[i] == "" {
+		if names[i] = sharedKey(k, len(t.pk)); names[i] == "" {
 			return nil, nil
 		}
 	}
@@ -257,7 +257,11 @@ func (st *state) fill(ctx context.Context, s *store, f *sharedFill, res *result)
 		if !ok {
 			continue
 		}
-		keys, vals = append(keys, sharedKey(k)), append(vals, b)
+		name := sharedKey(k, len(f.t.pk))
+		if name == "" {
+			continue
+		}
+		keys, vals = append(keys, name), append(vals, b)
 	}
 	if len(keys) == 0 {
 		return

@@ -19,8 +19,13 @@ import (
 // primary-key order, each chunk under a lease taken before its query, and
 // filled with one store call per chunk. It returns how many rows it read.
 //
+// Warm reads only through db's own pool: given a transaction (rolled back
+// later, or under a SET LOCAL search_path) or a connection taken with
+// db.Connection, it reads nothing and returns [ErrWarmOutsidePool].
+//
 // Errors match [ErrInvalidConfig] (no plugin or no shared cache on db, a
-// model not listed, no partition in ctx) or [ErrNotModel]; a store or
+// model not listed, no partition in ctx), [ErrWarmOutsidePool] or
+// [ErrNotModel]; a store or
 // database error stops it and is returned wrapped.
 func Warm(ctx context.Context, db *gorm.DB, model any, conds ...any) (int, error) {
 	st, err := stateOf(db)
@@ -42,6 +47,9 @@ func Warm(ctx context.Context, db *gorm.DB, model any, conds ...any) (int, error
 	part, ok := sh.partition(ctx, t)
 	if !ok {
 		return 0, fmt.Errorf("%w: Warm: the context has no partition", ErrInvalidConfig)
+	}
+	if !st.ownsPool(db.Statement.ConnPool) {
+		return 0, fmt.Errorf("%w (Warm %s)", ErrWarmOutsidePool, t.name)
 	}
 	if sh.off.Load() {
 		return 0, nil

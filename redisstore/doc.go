@@ -41,10 +41,13 @@
 // lets a stale fill in, whatever the filler's clock says. Entries expire at
 // their fill's TTL.
 //
-// Not covered: a failover to a replica that missed the last writes
-// (replication is asynchronous) can lose invalidations without changing
-// the epoch. Use a single primary, or replicas only for availability after
-// flushing the store (which changes the epoch).
+// A Redis that restarts may load its state back (an RDB snapshot, which
+// Redis saves by default, or an append-only file): versions as they were
+// when saved, without the invalidations made since. So the meta hash also
+// holds the run_id of the Redis process that created its epoch, and every
+// script first compares it with the running one (INFO server): a meta hash
+// from another run loses its epoch, and every lease and entry from before
+// is refused. A failover to a replica changes the run_id too.
 //
 // # Failures
 //
@@ -65,8 +68,8 @@
 // removed as crashed, with a whole-space invalidation. What remains: a
 // process cut off from Redis for longer than MemberGone while it keeps
 // writing to the database can leave stale rows readable until it reaches
-// Redis again; so can one that never reached Redis since Redis last
-// restarted; and one whose members set an allkeys eviction policy evicted.
+// Redis again; so can one that has not reached Redis since Redis last
+// restarted, or since it started itself (it is not a member); and one whose members set an allkeys eviction policy evicted.
 // Use noeviction or a volatile-* policy: only entries carry TTLs.
 //
 // # Why go-redis

@@ -22,6 +22,22 @@ import "github.com/redis/go-redis/v9"
 // (a restart, a flush, an eviction: Redis evicts a hash whole) loses the
 // epoch too, and every lease and entry taken before is refused.
 
+// lifeCheck begins every script: the meta hash also holds
+//
+//	r         the run_id of the Redis process that created the epoch
+//
+// and a meta hash from another run (Redis restarted and loaded a snapshot
+// or an append-only file, or a replica took over) loses its epoch: what
+// it holds may lack invalidations made since it was saved, so every lease
+// and entry taken before is refused. The next Read installs a new epoch.
+const lifeCheck = `
+local rid = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+if redis.call('HGET', KEYS[1], 'r') ~= rid then
+  redis.call('HDEL', KEYS[1], 'e')
+  redis.call('HSET', KEYS[1], 'r', rid)
+end
+`
+
 // readScript returns {epoch, clock, space version, table version,
 // entries...} and creates the epoch (ARGV[1], a fresh random candidate) on
 // first use. ARGV[2] is the table's field ("" for a lease of the space),
@@ -30,7 +46,7 @@ import "github.com/redis/go-redis/v9"
 // ARGV[4] ms: that member may hold an invalidation it could not deliver.
 // (Readers register by their heartbeats: a process that only reads cannot
 // leave a stale row.)
-var readScript = redis.NewScript(`
+var readScript = redis.NewScript(lifeCheck + `
 local m, w = KEYS[1], KEYS[2]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -54,7 +70,7 @@ return out
 // (ARGV[1]) or the space, the table (ARGV[3]), the floor or any key
 // (ARGV[6..5+n]) has a version above the lease's clock (ARGV[2]). It returns
 // 1 if it stored, 0 if it refused.
-var fillScript = redis.NewScript(`
+var fillScript = redis.NewScript(lifeCheck + `
 local m = KEYS[1]
 local lease = tonumber(ARGV[2])
 local v = redis.call('HMGET', m, 'e', 's', 'f', ARGV[3])
@@ -88,7 +104,7 @@ return 1
 // step per call, raising the floor to the highest clock it pruned. A lease
 // below the floor was taken before an invalidation older than the lease
 // lifetime, so it is too old anyway: pruning never lets a stale fill in.
-var invalidateScript = redis.NewScript(`
+var invalidateScript = redis.NewScript(lifeCheck + `
 local m = KEYS[1]
 local clock = redis.call('HINCRBY', m, 'c', 1)
 if ARGV[1] == 's' then
@@ -131,7 +147,7 @@ return clock
 // nothing as live: the caller has given it up, and may since have failed
 // an invalidation that this call, sent before, does not know of (a Redis
 // paused with SIGSTOP runs the calls queued meanwhile when it resumes).
-var heartbeatScript = redis.NewScript(`
+var heartbeatScript = redis.NewScript(lifeCheck + `
 local m, w = KEYS[1], KEYS[2]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
