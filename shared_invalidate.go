@@ -50,6 +50,9 @@ func (st *state) sharedDeliver(ctx context.Context, s *store, c *change) {
 	if len(targets) == 0 {
 		return
 	}
+	if ctx == nil {
+		ctx = context.Background() // Invalidate accepts a nil context, as lookups do
+	}
 	calls, errs := 0, 0
 	for _, sh := range targets {
 		n, e := sh.deliver(context.WithoutCancel(ctx), c, st.sharedObserver())
