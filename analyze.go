@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -35,12 +36,18 @@ type plan struct {
 	sliceDest bool // the destination is a slice (a struct takes the first row)
 	count     bool // SELECT count(*): the answer is the number of rows (shapes_count.go)
 
+	// unshared is set by serve when the statement was answered from the
+	// cache as it stood, so that nothing kept the plan or the slices of
+	// its bufs: queryCallback then gives it back to plans.
+	unshared bool
+
 	// bufs hold the first few conditions, so that reading a key lookup
 	// allocates nothing but the plan.
 	bufs struct {
 		sets  [2]set
 		nulls [2]string
 		vals  [2]any
+		terms [2]term
 	}
 }
 
@@ -54,6 +61,17 @@ const orderOther = 2
 var cacheableClauses = map[string]bool{
 	"SELECT": true, "FROM": true, "WHERE": true, "ORDER BY": true, "LIMIT": true,
 	"soft_delete_enabled": true,
+}
+
+// plans recycles plans: most served statements are answered from the
+// cache as it stands and keep nothing of their plan, which is otherwise the
+// served path's largest allocation.
+var plans = sync.Pool{New: func() any { return new(plan) }}
+
+// releasePlan gives back to plans a plan nothing refers to any more.
+func releasePlan(p *plan) {
+	*p = plan{}
+	plans.Put(p)
 }
 
 // analyze returns the plan of a query statement, or nil when its result is
@@ -74,15 +92,18 @@ func analyze(db *gorm.DB) *plan {
 			return nil
 		}
 	}
-	p := &plan{table: stmt.Table, sch: sch, limit: -1, sliceDest: stmt.ReflectValue.Kind() == reflect.Slice}
+	p := plans.Get().(*plan) // zero, as releasePlan leaves it
+	p.table, p.sch, p.limit, p.sliceDest = stmt.Table, sch, -1, stmt.ReflectValue.Kind() == reflect.Slice
 	if count {
 		p.countRows(stmt) // shapes_count.go
 	} else if !p.readSelect(stmt) {
+		releasePlan(p)
 		return nil
 	}
 	if from, ok := stmt.Clauses["FROM"].Expression.(clause.From); ok && (len(from.Tables) > 0 || len(from.Joins) > 0) {
 		return nil
 	} else if !ok && stmt.Clauses["FROM"].Expression != nil {
+		releasePlan(p)
 		return nil
 	}
 	p.servable = p.readWhere(stmt) && p.readOrder(stmt) && p.readLimit(stmt)
@@ -147,7 +168,7 @@ func (p *plan) readSelect(stmt *gorm.Statement) bool {
 func (p *plan) readWhere(stmt *gorm.Statement) bool {
 	sets := p.bufs.sets[:0]
 	p.nulls = p.bufs.nulls[:0]
-	for _, t := range whereTerms(stmt) {
+	for _, t := range whereTermsInto(stmt, p.bufs.terms[:0]) {
 		p.nvals += len(t.vals)
 		switch {
 		case !t.ok:

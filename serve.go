@@ -18,6 +18,7 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	t := dc.table(p.table, p.sch)
 	res, missing, ok := dc.lookup(t, p)
 	s.mu.Unlock()
+	p.unshared = res != nil // answered as the cache stood: nothing kept the plan
 	if ok && res == nil && len(missing) > 0 && !v.noPrefetch {
 		s.mu.Lock()
 		have := dc.cachedRows(t, p) // what a scratch answer may need beside the batch

@@ -23,7 +23,11 @@ type term struct {
 }
 
 // whereTerms splits the WHERE clause into ANDed terms.
-func whereTerms(stmt *gorm.Statement) []term {
+func whereTerms(stmt *gorm.Statement) []term { return whereTermsInto(stmt, nil) }
+
+// whereTermsInto is whereTerms appending to buf (length zero), so that a
+// caller holding room for the commonest few terms allocates nothing.
+func whereTermsInto(stmt *gorm.Statement, buf []term) []term {
 	c, ok := stmt.Clauses["WHERE"]
 	if !ok {
 		return nil
@@ -32,7 +36,10 @@ func whereTerms(stmt *gorm.Statement) []term {
 	if !ok {
 		return []term{{}}
 	}
-	tw := termWalker{stmt: stmt, conj: true, out: make([]term, 0, len(w.Exprs))}
+	if cap(buf) < len(w.Exprs) {
+		buf = make([]term, 0, len(w.Exprs))
+	}
+	tw := termWalker{stmt: stmt, conj: true, out: buf[:0]}
 	tw.walk(w.Exprs)
 	out, conj := tw.out, tw.conj
 	if !conj {
