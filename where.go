@@ -23,12 +23,15 @@ type term struct {
 }
 
 // whereTerms splits the WHERE clause into ANDed terms.
-func whereTerms(stmt *gorm.Statement) []term { return whereTermsInto(stmt, nil) }
-
-// whereTermsInto is whereTerms appending to buf (length zero), so that a
-// caller holding room for the commonest few terms allocates nothing.
-func whereTermsInto(stmt *gorm.Statement, buf []term) []term {
+func whereTerms(stmt *gorm.Statement) []term {
 	c, ok := stmt.Clauses["WHERE"]
+	return whereTermsOf(stmt, c, ok, nil)
+}
+
+// whereTermsOf is whereTerms of the WHERE clause c (ok: the statement has
+// one) appending to buf (length zero), so that a caller holding room for
+// the commonest few terms allocates nothing.
+func whereTermsOf(stmt *gorm.Statement, c clause.Clause, ok bool, buf []term) []term {
 	if !ok {
 		return nil
 	}
