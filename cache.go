@@ -115,6 +115,7 @@ type dbCache struct {
 	ddl       uint64                   // the definitions' version it was made under
 	unbounded bool                     // not held to MaxRows (a scratch cache, see answerFrom)
 	tables    map[tableKey]*tableCache // by table name and row identity (see identOf)
+	last      *tableCache              // the table table returned last, if still in tables
 	lru       entry                    // sentinel of the recency list, newest first
 	rows      int                      // entries held, absent ones included
 }
@@ -200,6 +201,9 @@ type refList struct {
 type tableKey struct{ name, ident string }
 
 func (dc *dbCache) table(name string, sch *schema.Schema) *tableCache {
+	if t := dc.last; t != nil && t.sch == sch && t.name == name {
+		return t // same name and schema, so same key: a loop over one model
+	}
 	id := dc.st.identOf(sch)
 	key := tableKey{name, id}
 	t := dc.tables[key]
@@ -223,6 +227,7 @@ func (dc *dbCache) table(name string, sch *schema.Schema) *tableCache {
 		dc.tables[key] = t
 	}
 	t.sch = sch
+	dc.last = t
 	return t
 }
 
@@ -243,6 +248,7 @@ func (dc *dbCache) dropAll() {
 		dc.drop(dc.lru.next)
 	}
 	dc.tables = map[tableKey]*tableCache{}
+	dc.last = nil
 }
 
 func (t *tableCache) col(name string) int {
