@@ -137,6 +137,25 @@ type tableCache struct {
 	scopes    []*scope                       // multi-row scopes, newest last
 	scopeKeys int                            // keys held by scopes, bounded by MaxRows
 	unkeyed   bool                           // the model's key does not name rows (a repeated key, a key column of another kind): never serve this table
+
+	// The direct copy's filler of SELECT * rows (starFiller), with the
+	// schema and the starNames it was made for.
+	starFill    *rowFiller
+	starFillSch *schema.Schema
+	starFillOf  []string
+}
+
+// starFiller returns fillerFor(sch, t.starNames), kept on t while its
+// SELECT * columns and the schema stay the same: looking it up builds a key
+// from the names and takes the fillers' lock, on every served statement.
+// starNames is only ever replaced, never changed in place, so the same
+// slice means the same names. Callers hold the store's lock.
+func (t *tableCache) starFiller(sch *schema.Schema) *rowFiller {
+	same := len(t.starFillOf) == len(t.starNames) && len(t.starNames) > 0 && &t.starFillOf[0] == &t.starNames[0]
+	if t.starFillSch != sch || !same {
+		t.starFill, t.starFillSch, t.starFillOf = fillerFor(sch, t.starNames), sch, t.starNames
+	}
+	return t.starFill
 }
 
 // entry is one cached row (or the knowledge that a key has no row).
