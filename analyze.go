@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -35,12 +36,18 @@ type plan struct {
 	sliceDest bool // the destination is a slice (a struct takes the first row)
 	count     bool // SELECT count(*): the answer is the number of rows (shapes_count.go)
 
+	// unshared is set by serve when the statement was answered from the
+	// cache as it stood, so that nothing kept the plan or the slices of
+	// its bufs: queryCallback then gives it back to plans.
+	unshared bool
+
 	// bufs hold the first few conditions, so that reading a key lookup
 	// allocates nothing but the plan.
 	bufs struct {
 		sets  [2]set
 		nulls [2]string
 		vals  [2]any
+		terms [2]term
 	}
 }
 
@@ -48,12 +55,50 @@ type plan struct {
 // served only when it returns at most one row.
 const orderOther = 2
 
-// cacheableClauses are the clauses a cacheable query may have. Anything else
-// (GROUP BY, locking, ON CONFLICT, dialect hints...) sends the statement to
-// the database untouched.
-var cacheableClauses = map[string]bool{
-	"SELECT": true, "FROM": true, "WHERE": true, "ORDER BY": true, "LIMIT": true,
-	"soft_delete_enabled": true,
+// clauseSet holds the clauses of a cacheable query, read from
+// stmt.Clauses in one pass rather than looked up one by one.
+type clauseSet struct {
+	sel, from, where, order, limit       clause.Clause
+	hasSel, hasWhere, hasOrder, hasLimit bool
+}
+
+// read fills cs from stmt.Clauses. It reports false for a clause a
+// cacheable query may not have (GROUP BY, locking, ON CONFLICT, dialect
+// hints...: the statement goes to the database untouched), or one with
+// expressions before or after it.
+func (cs *clauseSet) read(clauses map[string]clause.Clause) bool {
+	for name, c := range clauses {
+		if c.BeforeExpression != nil || c.AfterNameExpression != nil || c.AfterExpression != nil {
+			return false
+		}
+		switch name {
+		case "SELECT":
+			cs.sel, cs.hasSel = c, true
+		case "FROM":
+			cs.from = c
+		case "WHERE":
+			cs.where, cs.hasWhere = c, true
+		case "ORDER BY":
+			cs.order, cs.hasOrder = c, true
+		case "LIMIT":
+			cs.limit, cs.hasLimit = c, true
+		case "soft_delete_enabled":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plans recycles plans: most served statements are answered from the
+// cache as it stands and keep nothing of their plan, which is otherwise the
+// served path's largest allocation.
+var plans = sync.Pool{New: func() any { return new(plan) }}
+
+// releasePlan gives back to plans a plan nothing refers to any more.
+func releasePlan(p *plan) {
+	*p = plan{}
+	plans.Put(p)
 }
 
 // analyze returns the plan of a query statement, or nil when its result is
@@ -69,23 +114,27 @@ func analyze(db *gorm.DB) *plan {
 	if !count && !modelDest(stmt) {
 		return nil
 	}
-	for name, c := range stmt.Clauses {
-		if !cacheableClauses[name] || c.BeforeExpression != nil || c.AfterNameExpression != nil || c.AfterExpression != nil {
-			return nil
-		}
+	var cs clauseSet
+	if !cs.read(stmt.Clauses) {
+		return nil
 	}
-	p := &plan{table: stmt.Table, sch: sch, limit: -1, sliceDest: stmt.ReflectValue.Kind() == reflect.Slice}
+	p := plans.Get().(*plan) // zero, as releasePlan leaves it
+	p.table, p.sch, p.limit, p.sliceDest = stmt.Table, sch, -1, stmt.ReflectValue.Kind() == reflect.Slice
 	if count {
 		p.countRows(stmt) // shapes_count.go
-	} else if !p.readSelect(stmt) {
+	} else if !p.readSelect(stmt, cs.sel, cs.hasSel) {
+		releasePlan(p)
 		return nil
 	}
-	if from, ok := stmt.Clauses["FROM"].Expression.(clause.From); ok && (len(from.Tables) > 0 || len(from.Joins) > 0) {
+	if from, ok := cs.from.Expression.(clause.From); ok && (len(from.Tables) > 0 || len(from.Joins) > 0) {
+		releasePlan(p)
 		return nil
-	} else if !ok && stmt.Clauses["FROM"].Expression != nil {
+	} else if !ok && cs.from.Expression != nil {
+		releasePlan(p)
 		return nil
 	}
-	p.servable = p.readWhere(stmt) && p.readOrder(stmt) && p.readLimit(stmt)
+	p.servable = p.readWhere(stmt, cs.where, cs.hasWhere) && p.readOrder(stmt, cs.order, cs.hasOrder) &&
+		p.readLimit(cs.limit, cs.hasLimit)
 	return p
 }
 
@@ -118,8 +167,7 @@ func plainTable(stmt *gorm.Statement) bool {
 	return len(stmt.TableExpr.Vars) == 0 && stmt.TableExpr.SQL == stmt.Quote(stmt.Table)
 }
 
-func (p *plan) readSelect(stmt *gorm.Statement) bool {
-	c, ok := stmt.Clauses["SELECT"]
+func (p *plan) readSelect(stmt *gorm.Statement, c clause.Clause, ok bool) bool {
 	if !ok {
 		return true
 	}
@@ -144,10 +192,10 @@ func (p *plan) readSelect(stmt *gorm.Statement) bool {
 // primary key, or the rows of collections (one column equal to some values),
 // narrowed by IS NULL conditions and by equalities on integer and boolean
 // columns (filters).
-func (p *plan) readWhere(stmt *gorm.Statement) bool {
+func (p *plan) readWhere(stmt *gorm.Statement, where clause.Clause, hasWhere bool) bool {
 	sets := p.bufs.sets[:0]
 	p.nulls = p.bufs.nulls[:0]
-	for _, t := range whereTerms(stmt) {
+	for _, t := range whereTermsOf(stmt, where, hasWhere, p.bufs.terms[:0]) {
 		p.nvals += len(t.vals)
 		switch {
 		case !t.ok:
@@ -286,8 +334,7 @@ func product(sets [][]any) []any {
 	return out
 }
 
-func (p *plan) readOrder(stmt *gorm.Statement) bool {
-	c, ok := stmt.Clauses["ORDER BY"]
+func (p *plan) readOrder(stmt *gorm.Statement, c clause.Clause, ok bool) bool {
 	if !ok {
 		return true
 	}
@@ -299,8 +346,7 @@ func (p *plan) readOrder(stmt *gorm.Statement) bool {
 	return ok
 }
 
-func (p *plan) readLimit(stmt *gorm.Statement) bool {
-	c, ok := stmt.Clauses["LIMIT"]
+func (p *plan) readLimit(c clause.Clause, ok bool) bool {
 	if !ok {
 		return true
 	}

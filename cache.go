@@ -115,6 +115,7 @@ type dbCache struct {
 	ddl       uint64                   // the definitions' version it was made under
 	unbounded bool                     // not held to MaxRows (a scratch cache, see answerFrom)
 	tables    map[tableKey]*tableCache // by table name and row identity (see identOf)
+	last      *tableCache              // the table table returned last, if still in tables
 	lru       entry                    // sentinel of the recency list, newest first
 	rows      int                      // entries held, absent ones included
 }
@@ -136,6 +137,25 @@ type tableCache struct {
 	scopes    []*scope                       // multi-row scopes, newest last
 	scopeKeys int                            // keys held by scopes, bounded by MaxRows
 	unkeyed   bool                           // the model's key does not name rows (a repeated key, a key column of another kind): never serve this table
+
+	// The direct copy's filler of SELECT * rows (starFiller), with the
+	// schema and the starNames it was made for.
+	starFill    *rowFiller
+	starFillSch *schema.Schema
+	starFillOf  []string
+}
+
+// starFiller returns fillerFor(sch, t.starNames), kept on t while its
+// SELECT * columns and the schema stay the same: looking it up builds a key
+// from the names and takes the fillers' lock, on every served statement.
+// starNames is only ever replaced, never changed in place, so the same
+// slice means the same names. Callers hold the store's lock.
+func (t *tableCache) starFiller(sch *schema.Schema) *rowFiller {
+	same := len(t.starFillOf) == len(t.starNames) && len(t.starNames) > 0 && &t.starFillOf[0] == &t.starNames[0]
+	if t.starFillSch != sch || !same {
+		t.starFill, t.starFillSch, t.starFillOf = fillerFor(sch, t.starNames), sch, t.starNames
+	}
+	return t.starFill
 }
 
 // entry is one cached row (or the knowledge that a key has no row).
@@ -200,6 +220,9 @@ type refList struct {
 type tableKey struct{ name, ident string }
 
 func (dc *dbCache) table(name string, sch *schema.Schema) *tableCache {
+	if t := dc.last; t != nil && t.sch == sch && t.name == name {
+		return t // same name and schema, so same key: a loop over one model
+	}
 	id := dc.st.identOf(sch)
 	key := tableKey{name, id}
 	t := dc.tables[key]
@@ -223,6 +246,7 @@ func (dc *dbCache) table(name string, sch *schema.Schema) *tableCache {
 		dc.tables[key] = t
 	}
 	t.sch = sch
+	dc.last = t
 	return t
 }
 
@@ -243,6 +267,7 @@ func (dc *dbCache) dropAll() {
 		dc.drop(dc.lru.next)
 	}
 	dc.tables = map[tableKey]*tableCache{}
+	dc.last = nil
 }
 
 func (t *tableCache) col(name string) int {

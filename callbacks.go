@@ -105,6 +105,9 @@ func (st *state) queryCallback(db *gorm.DB) {
 			buildQuery(db) // hooks and other plugins' callbacks see it (observe.go)
 			db.Statement.Settings.Store(servedKey{}, db.Statement)
 		}
+		if p.unshared {
+			releasePlan(p)
+		}
 		return
 	}
 	buildQuery(db)

@@ -39,7 +39,10 @@ func copyInto(db *gorm.DB, res *result) bool {
 	if elem != sch.ModelType || !rv.CanSet() || len(res.cols) == 1 && sch.ModelType.ConvertibleTo(schema.TimeReflectType) {
 		return false // gorm.Scan re-parses the schema, or plucks one column
 	}
-	f := fillerFor(sch, res.cols)
+	f := res.filler
+	if f == nil {
+		f = fillerFor(sch, res.cols)
+	}
 	if f == nil {
 		return false
 	}

@@ -219,12 +219,36 @@ func init() {
 	}
 }
 
+// fnsIndex is the index path of the fns field (the chain's compiled
+// callbacks) in GORM's processor type, looked up by name once: FieldByName
+// walks the struct's fields on every call, and the served path reads the
+// chain on every statement.
+var fnsIndex struct {
+	once sync.Once
+	idx  []int // nil when the processor has no fns field
+}
+
+// processorFns returns the fns field of a GORM callback processor, or the
+// zero Value when the processor has none.
+func processorFns(proc any) reflect.Value {
+	v := reflect.ValueOf(proc).Elem()
+	fnsIndex.once.Do(func() {
+		if f, ok := v.Type().FieldByName("fns"); ok {
+			fnsIndex.idx = f.Index
+		}
+	})
+	if fnsIndex.idx == nil {
+		return reflect.Value{}
+	}
+	return v.FieldByIndex(fnsIndex.idx)
+}
+
 // plainQueryChain reports whether db's query chain runs only GORM's own
 // callbacks (gorm:query as the plugin wraps it, gorm:preload,
 // gorm:after_query) and the plugin's.
 func plainQueryChain(db *gorm.DB) bool {
 	proc := db.Callback().Query()
-	fv := reflect.ValueOf(proc).Elem().FieldByName("fns")
+	fv := processorFns(proc)
 	if !fv.IsValid() || fv.Kind() != reflect.Slice {
 		return false
 	}

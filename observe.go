@@ -45,7 +45,7 @@ func (st *state) foreignCallbacks(db *gorm.DB) bool { return !plainQueryChain(db
 // of db's query chain: a callback registered after it with After("*") must
 // see the SQL as GORM built it, so the mark is then left out.
 func markServedLast(db *gorm.DB) bool {
-	fv := reflect.ValueOf(db.Callback().Query()).Elem().FieldByName("fns")
+	fv := processorFns(db.Callback().Query())
 	if !fv.IsValid() || fv.Kind() != reflect.Slice || fv.Len() == 0 {
 		return false
 	}

@@ -89,7 +89,8 @@ func prepareCommon(db *gorm.DB) bool {
 			soft = softCondition(sd)
 		}
 	}
-	where, hasWhere := stmt.Clauses["WHERE"].Expression.(clause.Where)
+	whereClause := stmt.Clauses["WHERE"]
+	where, hasWhere := whereClause.Expression.(clause.Where)
 	if soft != nil && hasWhere {
 		for _, e := range where.Exprs {
 			if or, ok := e.(clause.OrConditions); ok && len(or.Exprs) == 1 {
@@ -101,7 +102,7 @@ func prepareCommon(db *gorm.DB) bool {
 	if soft != nil {
 		// SoftDeleteQueryClause.ModifyStatement: AddClause of a WHERE
 		// holding deleted_at IS NULL, merged after the conditions.
-		c := stmt.Clauses["WHERE"]
+		c := whereClause
 		c.Name = "WHERE"
 		exprs := make([]clause.Expression, len(where.Exprs)+1)
 		copy(exprs, where.Exprs)

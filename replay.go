@@ -24,6 +24,8 @@ type result struct {
 	cols []string
 	rows [][]any
 	err  error // the error the real rows reported after the last row
+
+	filler *rowFiller // fillerFor(the statement's schema, cols) when serve knew it; nil: look it up
 }
 
 // capture reads every row of rs as driver values.

@@ -17,7 +17,11 @@ func (st *state) serve(db *gorm.DB, v ctxVal, p *plan) bool {
 	dc := s.db(st)
 	t := dc.table(p.table, p.sch)
 	res, missing, ok := dc.lookup(t, p)
+	if res != nil && p.cols == nil && len(res.cols) > 0 {
+		res.filler = t.starFiller(p.sch) // res.cols is t.starNames (lookup)
+	}
 	s.mu.Unlock()
+	p.unshared = res != nil // answered as the cache stood: nothing kept the plan
 	if ok && res == nil && len(missing) > 0 && !v.noPrefetch {
 		s.mu.Lock()
 		have := dc.cachedRows(t, p) // what a scratch answer may need beside the batch

@@ -25,6 +25,13 @@ type term struct {
 // whereTerms splits the WHERE clause into ANDed terms.
 func whereTerms(stmt *gorm.Statement) []term {
 	c, ok := stmt.Clauses["WHERE"]
+	return whereTermsOf(stmt, c, ok, nil)
+}
+
+// whereTermsOf is whereTerms of the WHERE clause c (ok: the statement has
+// one) appending to buf (length zero), so that a caller holding room for
+// the commonest few terms allocates nothing.
+func whereTermsOf(stmt *gorm.Statement, c clause.Clause, ok bool, buf []term) []term {
 	if !ok {
 		return nil
 	}
@@ -32,7 +39,10 @@ func whereTerms(stmt *gorm.Statement) []term {
 	if !ok {
 		return []term{{}}
 	}
-	tw := termWalker{stmt: stmt, conj: true, out: make([]term, 0, len(w.Exprs))}
+	if cap(buf) < len(w.Exprs) {
+		buf = make([]term, 0, len(w.Exprs))
+	}
+	tw := termWalker{stmt: stmt, conj: true, out: buf[:0]}
 	tw.walk(w.Exprs)
 	out, conj := tw.out, tw.conj
 	if !conj {
