@@ -41,25 +41,38 @@ var registry = struct {
 }{m: map[string]*gens{}}
 
 // sharedGens returns the stamps every handle on the same database shares.
+// Handles are matched by the name given in Plugin.Database and by what the
+// database says of itself (or its DSN): a handle that names its database
+// and one that does not still share invalidation when the database says
+// they reach the same one (a job runner's handle and the web handle).
 func sharedGens(p Plugin, db *gorm.DB) *gens {
-	key := p.Database
-	switch {
-	case key != "":
-		key = "name " + key
-	default:
-		if key = selfKey(db); key == "" {
-			key = databaseKey(db)
-		}
+	var keys []string
+	if p.Database != "" {
+		keys = append(keys, "name "+p.Database)
 	}
-	if key == "" {
+	if id := selfKey(db); id != "" {
+		keys = append(keys, id)
+	} else if id := databaseKey(db); id != "" {
+		keys = append(keys, id)
+	}
+	if len(keys) == 0 {
 		return newGens()
 	}
 	registry.mu.Lock()
 	defer registry.mu.Unlock()
-	g := registry.m[key]
+	var g *gens
+	for _, k := range keys {
+		if g = registry.m[k]; g != nil {
+			break
+		}
+	}
 	if g == nil {
 		g = newGens()
-		registry.m[key] = g
+	}
+	for _, k := range keys {
+		if registry.m[k] == nil {
+			registry.m[k] = g
+		}
 	}
 	return g
 }

@@ -152,7 +152,15 @@ func (st *state) afterRaw(db *gorm.DB) {
 // can be known to be what a later read would return, and the plugin stops
 // caching for this database.
 func (st *state) sessionChanged(db *gorm.DB) {
-	st.sharedOff(db) // shared_read.go: the handle's space no longer says what it reads
+	// The change is on a connection of the *sql.DB: every handle on that
+	// pool reads under it from now on, not only this one, so none of them
+	// may read or fill the shared cache under the identity it registered
+	// with (shared_read.go).
+	for _, o := range liveStates() {
+		if o == st || o.flags == st.flags {
+			o.sharedOff(db)
+		}
+	}
 	if st.singleConn() {
 		return // the statement stamped everything
 	}

@@ -44,10 +44,12 @@ type Plugin struct {
 
 	// Database names the database this handle reaches. Handles with the
 	// same name share invalidation: a write through one is seen by the
-	// request caches of all. "" (the default) matches handles by the
-	// connection pool given to the dialector (the same *sql.DB) or by
-	// dialector name and DSN; set it for handles the plugin cannot match,
-	// such as a read and a write handle opened with different DSNs on one
+	// request caches of all. Whatever the name, handles are also matched
+	// by what the database says of itself (the SQLite file; the PostgreSQL
+	// database, server and start time), or else by dialector name and DSN,
+	// so a handle that names its database and one that does not still
+	// share invalidation. Set it for handles the plugin cannot match, such
+	// as a read and a write handle opened with different DSNs on one
 	// database.
 	Database string
 

