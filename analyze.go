@@ -259,12 +259,8 @@ type set struct {
 	vals []any // normalized, distinct
 }
 
-// normValues normalizes and deduplicates condition values.
-func normValues(vals []any, cls keyClass) ([]any, bool) {
-	return normValuesInto(nil, vals, cls)
-}
-
-// normValuesInto is normValues appending to out.
+// normValuesInto normalizes and deduplicates condition values, appending
+// them to out.
 func normValuesInto(out []any, vals []any, cls keyClass) ([]any, bool) {
 	if out == nil {
 		out = make([]any, 0, len(vals))
